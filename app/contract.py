@@ -1,0 +1,101 @@
+"""The names the service and the platform agree on: processes, ports, app ids, topics, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SETTINGS_PREFIX = "TASKSTREAM_"
+
+# Settings every process reads (see app.settings.Settings); the platform sets them by these names.
+ENV_DATABASE_URL = "TASKSTREAM_DATABASE_URL"
+ENV_JWT_SECRET = "TASKSTREAM_JWT_SECRET"
+ENV_ENVIRONMENT = "TASKSTREAM_ENVIRONMENT"
+ENV_EVENT_BUS = "TASKSTREAM_EVENT_BUS"
+ENV_DAPR_HTTP_ENDPOINT = "TASKSTREAM_DAPR_HTTP_ENDPOINT"
+ENV_PUBSUB_NAME = "TASKSTREAM_PUBSUB_NAME"
+ENV_LOG_LEVEL = "TASKSTREAM_LOG_LEVEL"
+ENV_CORS_ORIGINS = "TASKSTREAM_CORS_ORIGINS"
+
+PUBSUB_NAME = "taskstream-pubsub"
+DEAD_LETTER_SUFFIX = "-dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A pub/sub topic and the dead-letter topic its subscribers fall back to."""
+
+    name: str
+    partitions: int
+    retention_hours: int
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.name}{DEAD_LETTER_SUFFIX}"
+
+
+TASK_EVENTS = Topic(name="task-events", partitions=6, retention_hours=168)
+REMINDERS = Topic(name="reminders", partitions=6, retention_hours=168)
+TOPICS: tuple[Topic, ...] = (TASK_EVENTS, REMINDERS)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One worker's subscription to one topic, delivered to an HTTP route of that worker."""
+
+    topic: Topic
+    route: str
+
+
+@dataclass(frozen=True)
+class Process:
+    """A deployable process of the one image: its command, port and Dapr identity."""
+
+    name: str
+    command: tuple[str, ...]
+    port: int
+    app_id: str
+    subscriptions: tuple[Subscription, ...] = ()
+    serves_http_api: bool = False
+
+    @property
+    def dead_letter_route(self) -> str:
+        return "/events/dead-letter"
+
+
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+HTTP_PORT = 8000
+
+API = Process(
+    name="api",
+    command=("taskstream", "api"),
+    port=HTTP_PORT,
+    app_id="taskstream-api",
+    serves_http_api=True,
+)
+RELAY = Process(
+    name="relay",
+    command=("taskstream", "relay"),
+    port=HTTP_PORT,
+    app_id="taskstream-relay",
+)
+NOTIFIER = Process(
+    name="notifier",
+    command=("taskstream", "worker", "notifier"),
+    port=HTTP_PORT,
+    app_id="taskstream-notifier",
+    subscriptions=(
+        Subscription(topic=TASK_EVENTS, route="/events/task-events"),
+        Subscription(topic=REMINDERS, route="/events/reminders"),
+    ),
+)
+RECURRER = Process(
+    name="recurrer",
+    command=("taskstream", "worker", "recurrer"),
+    port=HTTP_PORT,
+    app_id="taskstream-recurrer",
+    subscriptions=(Subscription(topic=TASK_EVENTS, route="/events/task-events"),),
+)
+PROCESSES: tuple[Process, ...] = (API, RELAY, NOTIFIER, RECURRER)
+MIGRATE_COMMAND: tuple[str, ...] = ("taskstream", "migrate")
