@@ -1,0 +1,105 @@
+"""Rules about the platform around the pods: exposure, availability in prod, protected state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from policy.kube import (
+    DEPLOYMENT,
+    HPA_TYPES,
+    PDB,
+    SERVICE,
+    metadata_name,
+    same_namespace,
+    selector_matches,
+    template_labels,
+)
+from policy.model import Context, Resource, dig, is_unknown, mapping, of_type
+
+PROD_MIN_REPLICAS = 2
+# Resources whose loss is data loss or an outage; prod must declare them with protect=True.
+PROTECTED_IN_PROD: dict[str, str] = {
+    "digitalocean:index/databaseCluster:DatabaseCluster": "the managed PostgreSQL cluster",
+    "digitalocean:index/kubernetesCluster:KubernetesCluster": "the Kubernetes cluster",
+}
+# The one Service allowed to be a cloud load balancer: the ingress controller's. It normally
+# lives inside a Helm release (invisible here), but a rendered chart must not trip the rule.
+_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
+
+
+def no_load_balancer(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
+    """Only the ingress controller is exposed through a LoadBalancer Service."""
+    if resource_type != SERVICE or dig(inputs, "spec", "type") != "LoadBalancer":
+        return []
+    labels = mapping(dig(inputs, "metadata", "labels"))
+    if all(labels.get(key) == value for key, value in _INGRESS_CONTROLLER_LABELS.items()):
+        return []
+    return [
+        "Service is of type LoadBalancer; expose it through the ingress controller "
+        "(a ClusterIP Service and an Ingress) instead of a cloud load balancer per service"
+    ]
+
+
+def prod_replicas(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
+    """In prod a Deployment runs at least two pods (its HPA's minReplicas, if any, is the floor)."""
+    if resource_type != DEPLOYMENT or not ctx.is_production:
+        return []
+    hpa = _autoscaler_for(inputs, ctx.resources)
+    if hpa is not None:
+        floor, source = (
+            dig(hpa.inputs, "spec", "minReplicas"),
+            "its HorizontalPodAutoscaler's minReplicas",
+        )
+    else:
+        floor, source = dig(inputs, "spec", "replicas"), "spec.replicas"
+    if is_unknown(floor):
+        return []
+    count = 1 if floor is None else floor
+    if isinstance(count, int) and count >= PROD_MIN_REPLICAS:
+        return []
+    return [
+        f"{source} is {count}; a prod Deployment needs at least {PROD_MIN_REPLICAS} replicas "
+        "to survive a node drain"
+    ]
+
+
+def prod_disruption_budget(
+    resource_type: str, inputs: Mapping[str, Any], ctx: Context
+) -> list[str]:
+    """In prod every Deployment's pods are selected by a PodDisruptionBudget."""
+    if resource_type != DEPLOYMENT or not ctx.is_production:
+        return []
+    labels = template_labels(Resource(resource_type, "", inputs))
+    for pdb in of_type(ctx.resources, PDB):
+        selector = dig(pdb.inputs, "spec", "selector")
+        if not same_namespace(pdb.inputs, inputs):
+            continue
+        # policy/v1: an empty selector selects every pod in the namespace, a null one none.
+        if is_unknown(selector) or (selector is not None and selector_matches(selector, labels)):
+            return []
+    return [
+        "no PodDisruptionBudget selects this prod Deployment's pods; add one "
+        "(e.g. minAvailable: 1) so voluntary disruptions cannot take every replica down"
+    ]
+
+
+def protected_in_prod(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
+    """In prod the database and Kubernetes clusters carry ``protect=True``."""
+    what = PROTECTED_IN_PROD.get(resource_type)
+    if what is None or not ctx.is_production or ctx.protect:
+        return []
+    return [f"{what} is not protected; declare it with ResourceOptions(protect=True) in prod"]
+
+
+def _autoscaler_for(inputs: Mapping[str, Any], resources: Sequence[Resource]) -> Resource | None:
+    """The HorizontalPodAutoscaler scaling this Deployment, if the stack has one."""
+    name = metadata_name(inputs)
+    for hpa in of_type(resources, *HPA_TYPES):
+        target = mapping(dig(hpa.inputs, "spec", "scaleTargetRef"))
+        if target.get("kind") != "Deployment" or not same_namespace(hpa.inputs, inputs):
+            continue
+        target_name = target.get("name")
+        if is_unknown(target_name) or is_unknown(name) or (name and target_name == name):
+            return hpa
+    return None

@@ -1,0 +1,89 @@
+"""The taskstream policy rules as pure functions, and ``evaluate`` to run them all offline.
+
+Nothing here imports pulumi_policy: the offline render and the tests call ``evaluate``
+directly, and ``policy/__main__.py`` wraps the same ``RULES`` into a CrossGuard pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from policy import platform_rules, pod_rules
+from policy.model import Context, Resource, Rule, Violation, as_resource
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        name="container-resources",
+        description="Every container sets CPU and memory requests and limits.",
+        check=pod_rules.container_resources,
+    ),
+    Rule(
+        name="pinned-images",
+        description="No container image is untagged or tagged 'latest'.",
+        check=pod_rules.pinned_images,
+    ),
+    Rule(
+        name="no-privilege",
+        description="No privileged container and no hostNetwork, hostPID or hostIPC.",
+        check=pod_rules.no_privilege,
+    ),
+    Rule(
+        name="no-load-balancer-services",
+        description="Only the ingress controller's Service may be of type LoadBalancer.",
+        check=platform_rules.no_load_balancer,
+    ),
+    Rule(
+        name="prod-replicas",
+        description="In prod no Deployment runs fewer than 2 replicas.",
+        check=platform_rules.prod_replicas,
+        cross_resource=True,
+    ),
+    Rule(
+        name="prod-disruption-budget",
+        description="In prod every Deployment is selected by a PodDisruptionBudget.",
+        check=platform_rules.prod_disruption_budget,
+        cross_resource=True,
+    ),
+    Rule(
+        name="dapr-identity",
+        description="A Dapr-enabled pod template sets dapr.io/app-id and dapr.io/config.",
+        check=pod_rules.dapr_identity,
+    ),
+    Rule(
+        name="secrets-from-secret-objects",
+        description="Secret-like environment variables come from secretKeyRef, never literals.",
+        check=pod_rules.secret_env_from_secrets,
+    ),
+    Rule(
+        name="prod-protected-state",
+        description="In prod the DigitalOcean database and Kubernetes clusters are protected.",
+        check=platform_rules.protected_in_prod,
+    ),
+)
+RULES_BY_NAME = {rule.name: rule for rule in RULES}
+
+
+def check_resource(
+    rule: Rule, resource: Resource, stack: str, resources: Sequence[Resource]
+) -> list[Violation]:
+    """One rule over one resource; ``resources`` is the whole stack for cross-resource rules."""
+    ctx = Context(stack=stack, protect=resource.protect, resources=resources)
+    return [
+        Violation(rule.name, resource.type, resource.name, message)
+        for message in rule.check(resource.type, resource.inputs, ctx)
+    ]
+
+
+def evaluate(resources: Iterable[Resource | Sequence[Any]], stack: str) -> list[Violation]:
+    """Every rule over every resource of one stack, in resource order then rule order.
+
+    Each resource is a ``Resource`` or a ``(type, name, inputs, protect)`` tuple, inputs
+    in camelCase as the engine passes them; a value not known yet is ``policy.model.UNKNOWN``.
+    """
+    stack_resources = tuple(as_resource(item) for item in resources)
+    violations: list[Violation] = []
+    for resource in stack_resources:
+        for rule in RULES:
+            violations.extend(check_resource(rule, resource, stack, stack_resources))
+    return violations
