@@ -1,0 +1,77 @@
+"""Request dependencies: settings, the session, the caller, and owned resources."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.errors import Unauthorized
+from app.models.series import RecurringSeries
+from app.models.task import Task
+from app.models.user import User
+from app.security import LoginThrottle, decode_access_token
+from app.services import series as series_service
+from app.services import tasks as task_service
+from app.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+
+
+def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise Unauthorized("Send a bearer access token.", headers={"WWW-Authenticate": "Bearer"})
+    user = session.get(User, decode_access_token(token, settings))
+    if user is None:
+        raise Unauthorized("This account no longer exists.", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def owned_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Task:
+    """The caller's task, locked for the request's transaction; anyone else's is a 404."""
+    return task_service.get_task(session, user.id, task_id, lock=True)
+
+
+def owned_series(series_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> RecurringSeries:
+    return series_service.get_series(session, user.id, series_id, lock=True)
+
+
+OwnedTask = Annotated[Task, Depends(owned_task)]
+OwnedSeries = Annotated[RecurringSeries, Depends(owned_series)]

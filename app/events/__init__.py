@@ -1,0 +1,1 @@
+"""Versioned event payloads and the transactional outbox they travel through."""

@@ -1,0 +1,96 @@
+"""The API application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import Engine
+
+from app.api.routes import auth, notifications, ops, series, tags, tasks
+from app.db import make_engine
+from app.errors import Problem, install_problem_handlers
+from app.limits import BodyLimitMiddleware
+from app.metrics import MetricsMiddleware
+from app.readiness import readiness_checks
+from app.security import LoginThrottle
+from app.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the API; the engine is made in the lifespan unless a test hands one in."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine or make_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        app.state.readiness_checks = readiness_checks(settings, app.state.engine)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="taskstream",
+        version="0.1.0",
+        summary="Tasks with due dates, reminders, search and recurring series.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    install_problem_handlers(app)
+    for router in (auth.router, tasks.router, tags.router, series.router, notifications.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(ops.router)
+    _summaries_from_docstrings(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location"],
+        )
+    app.add_middleware(MetricsMiddleware)
+    _register_problem_schema(app)
+    return app
+
+
+def _summaries_from_docstrings(app: FastAPI) -> None:
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.endpoint.__doc__:
+            route.summary = route.endpoint.__doc__.strip().splitlines()[0]
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Make sure the Problem schema is in the OpenAPI components the routes reference."""
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            .get("$defs", {})
+            .items()
+        ):
+            components.setdefault(name, definition)
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        problem.pop("$defs", None)
+        components.setdefault("Problem", problem)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,52 @@
+"""Prometheus metrics of the HTTP layer and a middleware that records them."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter(
+    "taskstream_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "taskstream_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (not raw path, to keep label cardinality bounded)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], template, str(status_code)).inc()
+            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+def metrics_response(_: Request | None = None) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Use cases: plain functions over a session that raise domain errors."""
