@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ TagName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     AfterValidator(_normalise_tag),
 ]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -97,7 +98,7 @@ class TaskCreate(_TaskFields):
     status: TaskStatus = TaskStatus.todo
     priority: Priority = Priority.medium
     tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
-    due_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
     reminders: list[ReminderOffset] = Field(default_factory=list, max_length=MAX_REMINDERS)
 
 
@@ -107,7 +108,7 @@ class TaskUpdate(_TaskFields):
     status: TaskStatus | None = None
     priority: Priority | None = None
     tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
-    due_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
     reminders: list[ReminderOffset] | None = Field(default=None, max_length=MAX_REMINDERS)
 
     @field_validator("title", "status", "priority", "description", mode="before")

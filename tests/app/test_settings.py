@@ -1,0 +1,32 @@
+"""Settings refuse an unsafe signing key outside dev."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import PLACEHOLDER_JWT_SECRET, Settings
+
+
+def test_the_placeholder_key_is_accepted_in_dev() -> None:
+    assert Settings(environment="dev").jwt_secret.get_secret_value() == PLACEHOLDER_JWT_SECRET
+
+
+@pytest.mark.parametrize("secret", [PLACEHOLDER_JWT_SECRET, "too-short"])
+def test_a_placeholder_or_short_key_is_refused_in_prod(secret: str) -> None:
+    with pytest.raises(ValidationError, match="TASKSTREAM_JWT_SECRET"):
+        Settings(environment="prod", jwt_secret=secret)  # type: ignore[arg-type]
+
+
+def test_a_long_random_key_is_accepted_in_prod() -> None:
+    Settings(environment="prod", jwt_secret="k" * 48)  # type: ignore[arg-type]
+
+
+def test_settings_come_from_taskstream_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TASKSTREAM_DATABASE_URL", "sqlite:///elsewhere.db")
+    monkeypatch.setenv("TASKSTREAM_CORS_ORIGINS", '["https://app.example.com"]')
+    settings = Settings()
+    assert settings.database_url == "sqlite:///elsewhere.db"
+    assert settings.cors_origins == ["https://app.example.com"]

@@ -1,0 +1,107 @@
+"""Fixtures shared by the whole suite: databases on both dialects and API clients."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.db import make_engine, run_migrations
+from app.main import create_app
+from app.settings import Settings
+from tests.support.engines import require_engine
+from tests.support.postgres import PostgresServer, start_server
+
+TEMPLATE_DB = "taskstream_template"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    server = start_server()
+    if server is not None:
+        template_url = server.create_database(TEMPLATE_DB)
+        engine = make_engine(template_url)
+        run_migrations(engine)
+        engine.dispose()
+    yield server
+    if server is not None:
+        server.destroy()
+
+
+def _database_url(kind: str, tmp_path: Path, server: PostgresServer | None) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'taskstream.db'}"
+        return
+    require_engine(
+        "postgresql", server is not None, "install Debian's postgresql (tools/engines/postgres.sh)"
+    )
+    assert server is not None
+    name = f"t_{next(_names)}_{uuid.uuid4().hex[:8]}"
+    url = server.create_database(name, template=TEMPLATE_DB)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | None
+) -> Iterator[str]:
+    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    yield from _database_url(request.param, tmp_path, postgres_server)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if database_url.startswith("sqlite"):
+        run_migrations(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(environment="test", database_url=database_url, login_attempts_per_minute=5)
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine)) as test_client:
+        yield test_client
+
+
+@dataclass
+class ApiUser:
+    """A registered user and the headers that authenticate as them."""
+
+    email: str
+    headers: dict[str, str]
+    id: str
+
+
+def register_user(client: TestClient, email: str | None = None) -> ApiUser:
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery staple"
+    created = client.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    token = client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return ApiUser(email=email, headers=headers, id=created.json()["id"])
+
+
+@pytest.fixture
+def alice(client: TestClient) -> ApiUser:
+    return register_user(client, "alice@example.com")
+
+
+@pytest.fixture
+def bob(client: TestClient) -> ApiUser:
+    return register_user(client, "bob@example.com")
