@@ -1,0 +1,1 @@
+"""Helpers that let tests run real engines (Kafka, daprd, PostgreSQL) on loopback."""
