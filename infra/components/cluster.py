@@ -1,0 +1,128 @@
+"""The DOKS cluster, its VPC and workload pool, and a Kubernetes provider that outlives tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+import pulumi_kubernetes as k8s
+
+from infra.config_model import ClusterConfig
+
+WORKLOAD_POOL_LABEL = "taskstream.io/pool"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    name: str
+    config: ClusterConfig
+    ha: bool
+    protect: bool
+    vpc_ip_range: str = "10.110.0.0/20"
+
+
+class Cluster(pulumi.ComponentResource):
+    """Creates a VPC, a DOKS cluster (small fixed default pool) and an autoscaled workload pool.
+
+    Outputs: cluster_id, cluster_name, kubeconfig (secret), provider (kubernetes.Provider),
+    cluster (the KubernetesCluster, for deleted_with and firewall rules).
+    """
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:Cluster", name, None, opts)
+        self._args = args
+        self.vpc = do.Vpc(
+            f"{name}-vpc",
+            name=f"{args.name}-vpc",
+            region=args.config.region,
+            ip_range=args.vpc_ip_range,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.cluster = self._create_cluster(name)
+        self.worker_pool = self._create_worker_pool(name)
+        self.kubeconfig = self._fresh_kubeconfig()
+        # The kubeconfig token changes on every run; cluster_identifier keeps the provider
+        # (and so every in-cluster object) from being replaced when only the token changed.
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=self.cluster.id,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.cluster_id: pulumi.Output[str] = self.cluster.id
+        self.cluster_name: pulumi.Output[str] = self.cluster.name
+        self.register_outputs(
+            {
+                "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "vpc_id": self.vpc.id,
+            }
+        )
+
+    def _create_cluster(self, name: str) -> do.KubernetesCluster:
+        config = self._args.config
+        version = do.get_kubernetes_versions_output(version_prefix=config.version_prefix)
+        return do.KubernetesCluster(
+            name,
+            name=self._args.name,
+            region=config.region,
+            version=version.latest_version,
+            vpc_uuid=self.vpc.id,
+            ha=self._args.ha,
+            auto_upgrade=True,
+            surge_upgrade=True,
+            maintenance_policy=do.KubernetesClusterMaintenancePolicyArgs(
+                day=config.maintenance.day, start_time=config.maintenance.start_time
+            ),
+            # Resizing this pool replaces the whole cluster, so it only runs system pods.
+            node_pool=do.KubernetesClusterNodePoolArgs(
+                name=f"{self._args.name}-system",
+                size=config.default_pool.size,
+                node_count=config.default_pool.count,
+                auto_scale=False,
+                labels={WORKLOAD_POOL_LABEL: "system"},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
+        )
+
+    def _create_worker_pool(self, name: str) -> do.KubernetesNodePool:
+        pool = self._args.config.worker_pool
+        return do.KubernetesNodePool(
+            f"{name}-workers",
+            cluster_id=self.cluster.id,
+            name=f"{self._args.name}-workers",
+            size=pool.size,
+            auto_scale=True,
+            min_nodes=pool.min_nodes,
+            max_nodes=pool.max_nodes,
+            node_count=pool.min_nodes,
+            labels={WORKLOAD_POOL_LABEL: "workers"},
+            # The autoscaler owns node_count after creation; diffing it would fight the autoscaler.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["node_count"]),
+        )
+
+    def _fresh_kubeconfig(self) -> pulumi.Output[str]:
+        # Reading the cluster through an invoke on every run yields a token that is never
+        # older than the run, so a stack untouched for more than 7 days still deploys.
+        current = do.get_kubernetes_cluster_output(
+            name=self.cluster.name, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        return pulumi.Output.secret(current.kube_configs[0].raw_config)
+
+
+def _validate(args: ClusterArgs) -> None:
+    pool = args.config.worker_pool
+    if pool.min_nodes > pool.max_nodes:
+        raise ValueError(
+            f"Cluster {args.name}: worker pool min_nodes ({pool.min_nodes}) exceeds max_nodes "
+            f"({pool.max_nodes}); raise taskstream:workerNodePool.maxNodes"
+        )
+    if args.ha and pool.max_nodes < 2:
+        raise ValueError(
+            f"Cluster {args.name}: an HA control plane with a one-node workload pool is not HA; "
+            "set taskstream:workerNodePool.maxNodes to 2 or more"
+        )

@@ -1,0 +1,90 @@
+"""The Dapr control plane and, strictly after its CRDs exist, the app's Dapr resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import chart_values, dapr_manifests, versions
+from infra.components import helm
+from infra.components.placement import InCluster, api, labels
+
+SYSTEM_NAMESPACE = "dapr-system"
+
+
+@dataclass(frozen=True)
+class DaprArgs:
+    placement: InCluster
+    ha: bool
+    app_namespace: pulumi.Input[str]
+    app_namespace_name: str
+    brokers: str
+    scheduler_storage: str
+    # The subscriptions must not exist before their topics do.
+    topics_ready: pulumi.Resource | None = None
+
+
+class Dapr(pulumi.ComponentResource):
+    """Creates the dapr-system namespace and Dapr release, then the pub/sub Component,
+    Subscriptions, Resiliency and Configuration in the app namespace (all depending on the
+    release, whose CRDs they need).
+
+    Outputs: configuration_name, pubsub_name, release.
+    """
+
+    def __init__(self, name: str, args: DaprArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:Dapr", name, None, opts)
+        placement = args.placement
+        ns = helm.namespace(
+            SYSTEM_NAMESPACE, placement=placement, parent=self, labels=labels("dapr")
+        )
+        self.release = helm.release(
+            "dapr",
+            chart=versions.DAPR,
+            namespace=ns.metadata.name,
+            values=chart_values.dapr_values(ha=args.ha, scheduler_storage=args.scheduler_storage),
+            placement=placement,
+            parent=self,
+            depends_on=[ns],
+        )
+        self.resources = [
+            self._custom_resource(manifest, args)
+            for manifest in dapr_manifests.all_manifests(
+                brokers=args.brokers, namespace=args.app_namespace_name
+            )
+        ]
+        self.configuration_name = dapr_manifests.CONFIGURATION_NAME
+        self.register_outputs(
+            {
+                "configuration_name": self.configuration_name,
+                "resources": [resource.id for resource in self.resources],
+            }
+        )
+
+    def _custom_resource(
+        self, manifest: dapr_manifests.Manifest, args: DaprArgs
+    ) -> k8s.apiextensions.CustomResource:
+        kind = manifest["kind"]
+        name = manifest["metadata"]["name"]
+        depends_on: list[pulumi.Resource] = [self.release]
+        if kind == "Subscription" and args.topics_ready is not None:
+            depends_on.append(args.topics_ready)
+        extra = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+        return k8s.apiextensions.CustomResource(
+            f"dapr-{kind.lower()}-{name}",
+            api_version=manifest["apiVersion"],
+            kind=kind,
+            metadata=api({**manifest["metadata"], "namespace": args.app_namespace}),
+            opts=args.placement.opts(self, depends_on=depends_on),
+            **extra,
+        )
+
+
+def _validate(args: DaprArgs) -> None:
+    if not args.brokers or ":" not in args.brokers:
+        raise ValueError(f"Dapr: brokers {args.brokers!r} must be host:port of the Kafka listener")
+    if args.app_namespace_name == SYSTEM_NAMESPACE:
+        raise ValueError("Dapr: the app must not share the dapr-system namespace; use its own")

@@ -1,0 +1,84 @@
+"""DigitalOcean managed PostgreSQL that only the cluster can reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from infra.config_model import ManagedDatabaseConfig
+
+DATABASE_NAME = "taskstream"
+USER_NAME = "taskstream"
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    name: str
+    region: str
+    config: ManagedDatabaseConfig
+    vpc_id: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
+    protect: bool
+    pool_size: int = 20
+
+
+class Database(pulumi.ComponentResource):
+    """Creates a PostgreSQL DatabaseCluster, database, user, connection pool and firewall.
+
+    Outputs: url (secret) — the pool's private connection string the app reads.
+    """
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:Database", name, None, opts)
+        self.cluster = do.DatabaseCluster(
+            name,
+            name=args.name,
+            engine="pg",
+            version=args.config.version,
+            size=args.config.size,
+            node_count=args.config.node_count,
+            region=args.region,
+            private_network_uuid=args.vpc_id,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        self.database = do.DatabaseDb(
+            f"{name}-db", cluster_id=self.cluster.id, name=DATABASE_NAME, opts=child
+        )
+        self.user = do.DatabaseUser(
+            f"{name}-user", cluster_id=self.cluster.id, name=USER_NAME, opts=child
+        )
+        self.pool = do.DatabaseConnectionPool(
+            f"{name}-pool",
+            cluster_id=self.cluster.id,
+            name=f"{DATABASE_NAME}-pool",
+            db_name=self.database.name,
+            user=self.user.name,
+            # Session mode keeps psycopg's server-side prepared statements valid across a
+            # session; transaction mode would hand them to another client mid-stream.
+            mode="session",
+            size=args.pool_size,
+            opts=child,
+        )
+        # Only the cluster's nodes may connect; the public internet never reaches the database.
+        self.firewall = do.DatabaseFirewall(
+            f"{name}-firewall",
+            cluster_id=self.cluster.id,
+            rules=[do.DatabaseFirewallRuleArgs(type="k8s", value=args.cluster_id)],
+            opts=child,
+        )
+        self.url: pulumi.Output[str] = pulumi.Output.secret(self.pool.private_uri)
+        self.register_outputs({"url": self.url, "host": self.cluster.private_host})
+
+
+def _validate(args: DatabaseArgs) -> None:
+    if args.protect and args.config.node_count < 2:
+        raise ValueError(
+            f"Database {args.name}: a protected (production) database needs a standby; "
+            "set taskstream:dbNodeCount to 2 or 3"
+        )
+    if not 1 <= args.pool_size <= 100:
+        raise ValueError(f"Database {args.name}: pool_size {args.pool_size} must be 1..100")

@@ -1,0 +1,101 @@
+"""Redpanda (the Kafka API) and the topics the services publish to and consume from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import chart_values, versions
+from infra.components import helm
+from infra.components.placement import InCluster, api, labels
+from infra.components.topics import create_topics_script, topic_specs
+from infra.config_model import RedpandaConfig
+
+
+@dataclass(frozen=True)
+class EventBusArgs:
+    config: RedpandaConfig
+    placement: InCluster
+    namespace: str = "redpanda"
+    # The chart's ServiceMonitor needs the monitoring CRDs first.
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class EventBus(pulumi.ComponentResource):
+    """Creates the redpanda namespace, the Redpanda release and a Job that declares the topics.
+
+    Outputs: brokers (the internal Kafka bootstrap address), topics_job (ready when topics exist).
+    """
+
+    def __init__(self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:EventBus", name, None, opts)
+        placement = args.placement
+        ns = helm.namespace(
+            args.namespace, placement=placement, parent=self, labels=labels("redpanda")
+        )
+        self.release = helm.release(
+            "redpanda",
+            chart=versions.REDPANDA,
+            namespace=ns.metadata.name,
+            values=chart_values.redpanda_values(args.config),
+            placement=placement,
+            parent=self,
+            depends_on=[ns, *args.depends_on],
+            timeout_seconds=900,
+        )
+        self.brokers = chart_values.redpanda_brokers(args.namespace)
+        self.topics_job = self._create_topics_job(name, args)
+        self.register_outputs({"brokers": self.brokers, "topics_job": self.topics_job.id})
+
+    def _create_topics_job(self, name: str, args: EventBusArgs) -> k8s.batch.v1.Job:
+        script = create_topics_script(topic_specs(), replicas=args.config.replication_factor)
+        container = {
+            "name": "rpk",
+            "image": versions.RPK_IMAGE,
+            "command": ["/bin/sh", "-c", script],
+            "env": [{"name": "RPK_BROKERS", "value": self.brokers}],
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "64Mi"},
+                "limits": {"cpu": "200m", "memory": "128Mi"},
+            },
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 101,
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        }
+        # No fixed name: a changed topic list replaces the Job (its spec is immutable).
+        return k8s.batch.v1.Job(
+            f"{name}-topics",
+            metadata=api({"namespace": args.namespace, "labels": labels("redpanda-topics")}),
+            spec=api(
+                {
+                    "backoffLimit": 10,
+                    "template": {
+                        "metadata": {"labels": labels("redpanda-topics")},
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                            "containers": [container],
+                        },
+                    },
+                }
+            ),
+            opts=args.placement.opts(self, depends_on=[self.release]),
+        )
+
+
+def _validate(args: EventBusArgs) -> None:
+    if args.config.brokers < args.config.replication_factor:
+        raise ValueError(
+            f"EventBus: replication factor {args.config.replication_factor} needs at least as "
+            "many brokers; raise taskstream:redpandaBrokers"
+        )
+    if not args.namespace.islower():
+        raise ValueError(f"EventBus: namespace {args.namespace!r} must be lowercase")

@@ -1,0 +1,52 @@
+"""One way to install a pinned chart as a Helm release (hooks run, unlike helm.v4.Chart)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.placement import InCluster, api
+from infra.versions import Chart
+
+
+def release(
+    name: str,
+    *,
+    chart: Chart,
+    namespace: pulumi.Input[str],
+    values: dict[str, Any],
+    placement: InCluster,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    timeout_seconds: int = 600,
+) -> k8s.helm.v3.Release:
+    """A helm.v3.Release of `chart` at its pinned version; the release name equals `name`."""
+    return k8s.helm.v3.Release(
+        name,
+        name=name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        values=values,
+        # Redpanda's and kube-prometheus-stack's hook Jobs must finish before dependents start.
+        wait_for_jobs=True,
+        timeout=timeout_seconds,
+        cleanup_on_fail=True,
+        max_history=5,
+        opts=placement.opts(parent, depends_on=depends_on),
+    )
+
+
+def namespace(
+    name: str, *, placement: InCluster, parent: pulumi.Resource, labels: dict[str, str]
+) -> k8s.core.v1.Namespace:
+    """A namespace with a fixed name, so charts and policies can refer to it."""
+    return k8s.core.v1.Namespace(
+        f"{name}-ns",
+        metadata=api({"name": name, "labels": labels}),
+        opts=placement.opts(parent),
+    )

@@ -1,0 +1,69 @@
+"""The DigitalOcean container registry and the read-only credentials the cluster pulls with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from infra.config_model import RegistryConfig
+
+IMAGE_NAME = "taskstream"
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    config: RegistryConfig
+    region: str
+    protect: bool
+
+
+class Registry(pulumi.ComponentResource):
+    """Creates (or looks up) the account's ContainerRegistry and read-only docker credentials.
+
+    Outputs: endpoint, image_repository, docker_config_json (secret, a dockerconfigjson body).
+    """
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:Registry", name, None, opts)
+        config = args.config
+        endpoint: pulumi.Output[str]
+        if config.create:
+            registry = do.ContainerRegistry(
+                name,
+                name=config.name,
+                subscription_tier_slug=config.tier,
+                region=args.region,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            endpoint = registry.endpoint
+        else:
+            # DigitalOcean allows one registry per account, so a second stack reuses the first's.
+            found = do.get_container_registry_output(
+                name=config.name, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            endpoint = found.endpoint
+        credentials = do.ContainerRegistryDockerCredentials(
+            f"{name}-pull",
+            registry_name=config.name,
+            write=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.endpoint = endpoint
+        self.image_repository: pulumi.Output[str] = endpoint.apply(lambda e: f"{e}/{IMAGE_NAME}")
+        self.docker_config_json: pulumi.Output[str] = pulumi.Output.secret(
+            credentials.docker_credentials
+        )
+        self.register_outputs(
+            {"endpoint": self.endpoint, "image_repository": self.image_repository}
+        )
+
+
+def _validate(args: RegistryArgs) -> None:
+    if args.config.tier == "starter" and args.protect:
+        raise ValueError(
+            f"Registry {args.config.name}: the starter tier holds one repository of 500 MiB; "
+            "set taskstream:registryTier to basic or professional for production"
+        )

@@ -1,0 +1,273 @@
+"""The only reader of pulumi.Config: raw stack values in, a validated StackConfig out."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from app import contract
+from infra import versions
+from infra.config_fields import (
+    DAYS,
+    DNS_NAME,
+    DURATION,
+    ENVIRONMENTS,
+    HH_MM,
+    NAMESPACE,
+    SLUG,
+    ConfigError,
+    Reader,
+    bounded_int,
+    field,
+    quantity,
+    reject_unknown,
+    slug,
+)
+from infra.config_model import (
+    AutoscaledPool,
+    ClusterConfig,
+    FixedPool,
+    ImageConfig,
+    InClusterDatabaseConfig,
+    MaintenanceWindow,
+    ManagedDatabaseConfig,
+    MonitoringConfig,
+    Platform,
+    RedpandaConfig,
+    RegistryConfig,
+    Sensitive,
+    ServiceConfig,
+    StackConfig,
+)
+
+# Every key a stack file may set; the reader asks Pulumi for exactly these.
+KEYS: tuple[str, ...] = (
+    "platform",
+    "environment",
+    "ha",
+    "region",
+    "kubernetesVersionPrefix",
+    "kubeContext",
+    "defaultNodePool",
+    "workerNodePool",
+    "maintenanceWindow",
+    "dbSize",
+    "dbNodeCount",
+    "dbStorage",
+    "registryName",
+    "registryTier",
+    "registryCreate",
+    "redpandaBrokers",
+    "redpandaStorage",
+    "redpandaCpuCores",
+    "redpandaMemory",
+    "services",
+    "imageRepository",
+    "imageTag",
+    "domain",
+    "acmeEmail",
+    "monitoringRetention",
+    "monitoringStorage",
+    "alertReceivers",
+)
+SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
+
+
+def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
+    """Validate raw config strings (objects as JSON) into a StackConfig, or raise ConfigError."""
+    r = Reader(raw)
+    platform = Platform(r.choice("platform", tuple(p.value for p in Platform)))
+    on_do = platform is Platform.DIGITALOCEAN
+    cluster = _parse_cluster(r) if on_do else None
+    kube_context = None if on_do else r.text("kubeContext")
+    database: ManagedDatabaseConfig | InClusterDatabaseConfig
+    if on_do:
+        database = ManagedDatabaseConfig(
+            size=r.text("dbSize", pattern=SLUG, hint="use a slug such as db-s-1vcpu-1gb"),
+            node_count=r.integer("dbNodeCount", 1, 1, 3),
+            version=versions.POSTGRES_MAJOR,
+        )
+    else:
+        database = InClusterDatabaseConfig(
+            storage=quantity("dbStorage", r.text("dbStorage", "1Gi"))
+        )
+    registry = (
+        RegistryConfig(
+            name=r.text("registryName", pattern=SLUG, hint="use a lowercase slug"),
+            tier=r.choice("registryTier", ("starter", "basic", "professional"), "basic"),
+            create=r.boolean("registryCreate", True),
+        )
+        if on_do
+        else None
+    )
+    image_repository = (
+        r.text("imageRepository") if not on_do else raw.get("imageRepository") or None
+    )
+    image_tag = r.text("imageTag")
+    if image_tag == "latest":
+        raise ConfigError("imageTag", "must pin a build (a git SHA or version), not 'latest'")
+    domain = r.optional("domain", DNS_NAME, "use a DNS name such as api.example.com")
+    acme_email = r.text("acmeEmail") if domain else None
+    if acme_email is not None and "@" not in acme_email:
+        raise ConfigError("acmeEmail", f"{acme_email!r} is not an email address")
+    return StackConfig(
+        stack=stack,
+        environment=r.choice("environment", ENVIRONMENTS),
+        platform=platform,
+        ha=r.boolean("ha", False),
+        cluster=cluster,
+        kube_context=kube_context,
+        database=database,
+        registry=registry,
+        redpanda=_parse_redpanda(r),
+        services=_parse_services(r),
+        image=ImageConfig(repository=image_repository, tag=image_tag),
+        domain=domain,
+        acme_email=acme_email,
+        monitoring=_parse_monitoring(r),
+    )
+
+
+def _parse_cluster(r: Reader) -> ClusterConfig:
+    default = r.json("defaultNodePool", dict, {})
+    reject_unknown("defaultNodePool", default, ("size", "count"))
+    worker = r.json("workerNodePool", dict, {})
+    reject_unknown("workerNodePool", worker, ("size", "minNodes", "maxNodes"))
+    window = r.json("maintenanceWindow", dict, {})
+    reject_unknown("maintenanceWindow", window, ("day", "startTime"))
+    pool = AutoscaledPool(
+        size=field("workerNodePool", worker, "size", slug),
+        min_nodes=field(
+            "workerNodePool", worker, "minNodes", lambda k, v: bounded_int(k, v, 1, 50)
+        ),
+        max_nodes=field(
+            "workerNodePool", worker, "maxNodes", lambda k, v: bounded_int(k, v, 1, 50)
+        ),
+    )
+    if pool.max_nodes < pool.min_nodes:
+        raise ConfigError("workerNodePool.maxNodes", "must be at least workerNodePool.minNodes")
+    day = field("maintenanceWindow", window, "day", lambda _k, v: str(v), "sunday")
+    if day not in DAYS:
+        raise ConfigError("maintenanceWindow.day", f"{day!r} is not one of {', '.join(DAYS)}")
+    start = field("maintenanceWindow", window, "startTime", lambda _k, v: str(v), "03:00")
+    if not HH_MM.match(start):
+        raise ConfigError("maintenanceWindow.startTime", f"{start!r} is not HH:MM in UTC")
+    return ClusterConfig(
+        region=r.text("region", pattern=SLUG, hint="use a DigitalOcean region slug such as fra1"),
+        version_prefix=r.text(
+            "kubernetesVersionPrefix",
+            versions.KUBERNETES_VERSION_PREFIX,
+            re.compile(r"^1\.[0-9]+\.$"),
+            "use a minor prefix such as 1.34.",
+        ),
+        default_pool=FixedPool(
+            size=field("defaultNodePool", default, "size", slug),
+            count=field("defaultNodePool", default, "count", lambda k, v: bounded_int(k, v, 1, 10)),
+        ),
+        worker_pool=pool,
+        maintenance=MaintenanceWindow(day=day, start_time=start),
+    )
+
+
+def _parse_redpanda(r: Reader) -> RedpandaConfig:
+    brokers = r.integer("redpandaBrokers", 1, 1, 9)
+    if brokers == 2:
+        # Raft needs a majority: two brokers tolerate no more failures than one.
+        raise ConfigError("redpandaBrokers", "2 gives no fault tolerance; use 1 (dev) or 3+")
+    return RedpandaConfig(
+        brokers=brokers,
+        storage=quantity("redpandaStorage", r.text("redpandaStorage", "5Gi")),
+        cpu_cores=quantity("redpandaCpuCores", r.text("redpandaCpuCores", "1")),
+        memory=quantity("redpandaMemory", r.text("redpandaMemory", "2Gi")),
+    )
+
+
+_SERVICE_FIELDS = ("replicas", "maxReplicas", "cpu", "memory", "cpuLimit", "memoryLimit")
+_SERVICE_DEFAULTS: Mapping[str, Any] = {
+    "replicas": 1,
+    "cpu": "100m",
+    "memory": "128Mi",
+    "cpuLimit": "500m",
+    "memoryLimit": "256Mi",
+}
+
+
+def _parse_services(r: Reader) -> Mapping[str, ServiceConfig]:
+    raw = r.json("services", dict, {})
+    names = tuple(process.name for process in contract.PROCESSES)
+    for name in raw:
+        if name not in names:
+            raise ConfigError(f"services.{name}", f"is not a process; use {', '.join(names)}")
+    services: dict[str, ServiceConfig] = {}
+    for name in names:
+        entry = raw.get(name, {})
+        key = f"services.{name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(key, "must be an object")
+        reject_unknown(key, entry, _SERVICE_FIELDS)
+        values = {**_SERVICE_DEFAULTS, **entry}
+        replicas = bounded_int(f"{key}.replicas", values["replicas"], 1, 50)
+        max_replicas = bounded_int(
+            f"{key}.maxReplicas", values.get("maxReplicas", replicas), 1, 100
+        )
+        if max_replicas < replicas:
+            raise ConfigError(f"{key}.maxReplicas", f"must be at least {key}.replicas")
+        services[name] = ServiceConfig(
+            replicas=replicas,
+            max_replicas=max_replicas,
+            cpu_request=quantity(f"{key}.cpu", values["cpu"]),
+            memory_request=quantity(f"{key}.memory", values["memory"]),
+            cpu_limit=quantity(f"{key}.cpuLimit", values["cpuLimit"]),
+            memory_limit=quantity(f"{key}.memoryLimit", values["memoryLimit"]),
+        )
+    return services
+
+
+def _parse_monitoring(r: Reader) -> MonitoringConfig:
+    receivers = r.json("alertReceivers", list, [])
+    for index, name in enumerate(receivers):
+        if not isinstance(name, str) or not SLUG.match(name):
+            raise ConfigError(f"alertReceivers[{index}]", f"{name!r} is not a lowercase slug")
+    webhooks = Sensitive(r.text("alertWebhookUrls")) if receivers else None
+    if webhooks is not None:
+        _check_webhooks(webhooks, tuple(receivers))
+    return MonitoringConfig(
+        retention=r.text("monitoringRetention", "7d", DURATION, "use a duration such as 15d"),
+        storage=quantity("monitoringStorage", r.text("monitoringStorage", "10Gi")),
+        alert_receivers=tuple(receivers),
+        alert_webhook_urls=webhooks,
+    )
+
+
+def _check_webhooks(webhooks: Sensitive, receivers: tuple[str, ...]) -> None:
+    # The message never echoes the value: it is a secret.
+    try:
+        urls = json.loads(webhooks.value)
+    except json.JSONDecodeError:
+        raise ConfigError("alertWebhookUrls", "must be a JSON object of receiver -> URL") from None
+    if not isinstance(urls, dict):
+        raise ConfigError("alertWebhookUrls", "must be a JSON object of receiver -> URL")
+    for name in receivers:
+        url = urls.get(name)
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ConfigError("alertWebhookUrls", f"needs an https:// URL for receiver {name!r}")
+
+
+def load_stack_config() -> StackConfig:
+    """Read this stack's config through pulumi.Config; a bad value stops with a clean message."""
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, str] = {}
+    for key in KEYS + SECRET_KEYS:
+        # Plain `get` returns secret values decrypted in memory only; they are wrapped in
+        # Sensitive here and reach resources as pulumi secrets, never as plain inputs.
+        value = config.get(key)
+        if value is not None:
+            raw[key] = value
+    try:
+        return parse_stack_config(pulumi.get_stack(), raw)
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None

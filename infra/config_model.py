@@ -1,0 +1,143 @@
+"""The typed stack config: what one stack asks the platform to build, already validated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Platform(Enum):
+    """Where the Kubernetes cluster comes from."""
+
+    DIGITALOCEAN = "digitalocean"
+    KUBECONFIG = "kubeconfig"
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A secret config value; its repr never shows the value, so it cannot leak into a log."""
+
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FixedPool:
+    """The DOKS default pool: changing it replaces the cluster, so it stays small and fixed."""
+
+    size: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AutoscaledPool:
+    """The workload pool: autoscaled between min and max nodes."""
+
+    size: str
+    min_nodes: int
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    day: str
+    start_time: str
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """A DOKS cluster in one region."""
+
+    region: str
+    version_prefix: str
+    default_pool: FixedPool
+    worker_pool: AutoscaledPool
+    maintenance: MaintenanceWindow
+
+
+@dataclass(frozen=True)
+class ManagedDatabaseConfig:
+    """DigitalOcean managed PostgreSQL."""
+
+    size: str
+    node_count: int
+    version: str
+
+
+@dataclass(frozen=True)
+class InClusterDatabaseConfig:
+    """A single PostgreSQL pod for the local stack."""
+
+    storage: str
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """A DigitalOcean container registry (one per account, so a stack may reuse another's)."""
+
+    name: str
+    tier: str
+    create: bool
+
+
+@dataclass(frozen=True)
+class RedpandaConfig:
+    brokers: int
+    storage: str
+    cpu_cores: str
+    memory: str
+
+    @property
+    def replication_factor(self) -> int:
+        # Kafka's usual ceiling: three copies survive one broker down during a rolling upgrade.
+        return min(self.brokers, 3)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Replicas and resources of one process; max_replicas > replicas turns on its HPA."""
+
+    replicas: int
+    max_replicas: int
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_replicas > self.replicas
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    repository: str | None
+    tag: str
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    retention: str
+    storage: str
+    alert_receivers: tuple[str, ...]
+    alert_webhook_urls: Sensitive | None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything one stack declares; components receive slices of it, never pulumi.Config."""
+
+    stack: str
+    environment: str
+    platform: Platform
+    ha: bool
+    cluster: ClusterConfig | None
+    kube_context: str | None
+    database: ManagedDatabaseConfig | InClusterDatabaseConfig
+    registry: RegistryConfig | None
+    redpanda: RedpandaConfig
+    services: Mapping[str, ServiceConfig]
+    image: ImageConfig
+    domain: str | None
+    acme_email: str | None
+    monitoring: MonitoringConfig

@@ -1,0 +1,53 @@
+"""Every chart version, image tag and Kubernetes version prefix the platform pins, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Helm chart pinned to one version in one repository."""
+
+    name: str
+    version: str
+    repository: str
+
+
+# DOKS resolves this prefix to a concrete slug at preview time; "latest" would diff forever.
+KUBERNETES_VERSION_PREFIX = "1.34."
+# The minor the manifests are validated against; keep it equal to the prefix above.
+KUBERNETES_MINOR = "1.34"
+
+# Dapr's chart and runtime share one version; tools/engines/versions.env builds daprd at it.
+DAPR_VERSION = "1.18.3"
+DAPR = Chart(name="dapr", version=DAPR_VERSION, repository="https://dapr.github.io/helm-charts/")
+
+# Chart 25.3.x is published from redpanda-data/redpanda-operator; it ships broker v25.3.14.
+REDPANDA = Chart(name="redpanda", version="25.3.8", repository="https://charts.redpanda.com")
+REDPANDA_IMAGE_REPOSITORY = "docker.redpanda.com/redpandadata/redpanda"
+REDPANDA_IMAGE_TAG = "v25.3.14"
+
+# 79+ has no default Grafana password, which is why the admin secret is generated.
+KUBE_PROMETHEUS_STACK = Chart(
+    name="kube-prometheus-stack",
+    version="88.5.3",
+    repository="https://prometheus-community.github.io/helm-charts",
+)
+INGRESS_NGINX = Chart(
+    name="ingress-nginx",
+    version="4.15.1",
+    repository="https://kubernetes.github.io/ingress-nginx",
+)
+CERT_MANAGER = Chart(
+    name="cert-manager", version="v1.21.1", repository="https://charts.jetstack.io"
+)
+
+# The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
+POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
+RPK_IMAGE = f"{REDPANDA_IMAGE_REPOSITORY}:{REDPANDA_IMAGE_TAG}"
+
+# Managed PostgreSQL major version on DigitalOcean.
+POSTGRES_MAJOR = "17"
+
+CHARTS: tuple[Chart, ...] = (DAPR, REDPANDA, KUBE_PROMETHEUS_STACK, INGRESS_NGINX, CERT_MANAGER)
