@@ -56,7 +56,10 @@ def prod_replicas(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -
     if is_unknown(floor):
         return []
     count = 1 if floor is None else floor
-    if isinstance(count, int) and count >= PROD_MIN_REPLICAS:
+    # The engine passes every number as a float (protobuf Struct): 2.0 is two replicas.
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)
+    if isinstance(count, int) and not isinstance(count, bool) and count >= PROD_MIN_REPLICAS:
         return []
     return [
         f"{source} is {count}; a prod Deployment needs at least {PROD_MIN_REPLICAS} replicas "

@@ -40,6 +40,14 @@ def test_a_prod_deployment_with_two_replicas_passes() -> None:
     assert messages([deployment(replicas=2), pdb()], "prod-replicas") == []
 
 
+def test_replica_counts_arrive_from_the_engine_as_floats_and_still_count() -> None:
+    resource = deployment()
+    resource.inputs["spec"]["replicas"] = 2.0
+    assert messages([resource, pdb()], "prod-replicas") == []
+    resource.inputs["spec"]["replicas"] = 1.0
+    assert "is 1;" in single(messages([resource, pdb()], "prod-replicas"))
+
+
 @pytest.mark.parametrize("replicas", [1, 0, None])
 def test_a_prod_deployment_with_fewer_than_two_replicas_fails(replicas: int | None) -> None:
     found = messages([deployment(replicas=replicas), pdb()], "prod-replicas")
