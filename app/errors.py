@@ -201,7 +201,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem documents a route can return."""
     documented: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+    # Anything that takes input can also get an unparseable body or parameter (400).
+    for status in sorted({*statuses, 400} if 422 in statuses else set(statuses)):
         _, title = _HTTP_SLUGS.get(status, ("", "Error"))
         documented[status] = {
             "model": Problem,

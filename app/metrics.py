@@ -20,6 +20,15 @@ LATENCY = Histogram(
 )
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route with its parameters named, e.g. /api/v1/tasks/{task_id}."""
+    if scope.get("route") is None:
+        return "unmatched"
+    values = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    segments = str(scope["path"]).split("/")
+    return "/".join("{" + values[s] + "}" if s in values else s for s in segments)
+
+
 class MetricsMiddleware:
     """Counts requests by route template (not raw path, to keep label cardinality bounded)."""
 
@@ -42,8 +51,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = route_template(scope)
             REQUESTS.labels(scope["method"], template, str(status_code)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
 

@@ -33,8 +33,10 @@ def test_a_created_task_comes_back_with_utc_due_time_tags_reminders_and_etag(
     assert task["due_at"] == "2026-04-15T13:00:00Z"
     assert task["tags"] == ["home", "money"]
     assert task["reminders"] == ["P1D", "PT1H"], "duplicates merge, earliest reminder first"
-    assert task["status"] == "todo" and task["version"] == 1
-    assert response.headers["ETag"] and response.headers["Location"].endswith(task["id"])
+    assert task["status"] == "todo"
+    assert task["version"] == 1
+    assert response.headers["ETag"]
+    assert response.headers["Location"].endswith(task["id"])
     fetched = client.get(f"{TASKS}/{task['id']}", headers=alice.headers)
     assert fetched.json() == task
     assert fetched.headers["ETag"] == response.headers["ETag"]
@@ -59,7 +61,8 @@ def test_patch_changes_only_given_fields_and_bumps_the_version(
     ).json()
     updated = client.patch(f"{TASKS}/{task['id']}", headers=alice.headers, json={"title": "b"})
     assert updated.status_code == 200, updated.text
-    assert updated.json()["title"] == "b" and updated.json()["description"] == "keep"
+    assert updated.json()["title"] == "b"
+    assert updated.json()["description"] == "keep"
     assert updated.json()["version"] == 2
 
 
@@ -97,12 +100,14 @@ def test_a_stale_if_match_is_refused_with_412_and_changes_nothing(
 def test_complete_and_reopen_set_and_clear_completed_at(client: TestClient, alice: ApiUser) -> None:
     task = client.post(TASKS, headers=alice.headers, json={"title": "a"}).json()
     done = client.post(f"{TASKS}/{task['id']}/complete", headers=alice.headers)
-    assert done.status_code == 200 and done.json()["status"] == "done"
+    assert done.status_code == 200
+    assert done.json()["status"] == "done"
     assert done.json()["completed_at"] is not None
     again = client.post(f"{TASKS}/{task['id']}/complete", headers=alice.headers)
     assert again.json()["version"] == done.json()["version"], "completing twice is a no-op"
     reopened = client.post(f"{TASKS}/{task['id']}/reopen", headers=alice.headers)
-    assert reopened.json()["status"] == "todo" and reopened.json()["completed_at"] is None
+    assert reopened.json()["status"] == "todo"
+    assert reopened.json()["completed_at"] is None
 
 
 def test_an_idempotent_create_replayed_returns_the_first_task_and_stores_one_row(

@@ -1,0 +1,59 @@
+"""Tags, health, readiness, metrics and request limits."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import ApiUser
+
+
+def test_tags_are_listed_with_counts_created_and_deleted(
+    client: TestClient, alice: ApiUser
+) -> None:
+    client.post(
+        "/api/v1/tasks", headers=alice.headers, json={"title": "a", "tags": ["home", "work"]}
+    )
+    client.post("/api/v1/tasks", headers=alice.headers, json={"title": "b", "tags": ["home"]})
+    assert client.post("/api/v1/tags", headers=alice.headers, json={"name": "Empty"}).json() == {
+        "name": "empty",
+        "task_count": 0,
+    }
+    tags = client.get("/api/v1/tags", headers=alice.headers).json()
+    assert tags == [
+        {"name": "empty", "task_count": 0},
+        {"name": "home", "task_count": 2},
+        {"name": "work", "task_count": 1},
+    ]
+    assert client.delete("/api/v1/tags/home", headers=alice.headers).status_code == 204
+    assert client.delete("/api/v1/tags/home", headers=alice.headers).status_code == 404
+    tasks = client.get(
+        "/api/v1/tasks", headers=alice.headers, params={"sort": "title", "order": "asc"}
+    ).json()["items"]
+    assert [t["tags"] for t in tasks] == [["work"], []]
+
+
+def test_health_readiness_and_metrics(client: TestClient, alice: ApiUser) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+    metrics = client.get("/metrics").text
+    assert (
+        'taskstream_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"}'
+        in metrics
+    )
+
+
+def test_oversized_bodies_are_refused_before_parsing(client: TestClient, alice: ApiUser) -> None:
+    response = client.post("/api/v1/tasks", headers=alice.headers, content=b"x" * 2_000_000)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_routes_and_methods_are_problem_documents(client: TestClient) -> None:
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong = client.put("/healthz")
+    assert wrong.status_code == 405
+    assert wrong.json()["status"] == 405

@@ -1,0 +1,55 @@
+"""Schemathesis against the app's own OpenAPI: no 5xx, no response off its schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.db import make_engine, run_migrations
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import register_user
+
+
+def _app(tmp: Path) -> tuple[object, dict[str, str]]:
+    engine = make_engine(f"sqlite:///{tmp / 'fuzz.db'}")
+    run_migrations(engine)
+    app = create_app(Settings(environment="test", login_attempts_per_minute=10_000), engine)
+    with TestClient(app) as client:
+        user = register_user(client, "fuzz@example.com")
+        client.post("/api/v1/tasks", headers=user.headers, json={"title": "seed", "tags": ["a"]})
+    return app, user.headers
+
+
+_APP, _HEADERS = _app(Path(__import__("tempfile").mkdtemp(prefix="taskstream-fuzz-")))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_the_api_honours_its_own_openapi(case: schemathesis.Case) -> None:
+    case.call_and_validate(
+        headers=_HEADERS,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
