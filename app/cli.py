@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -40,10 +41,55 @@ def migrate() -> None:
 def api(host: HostOption = "0.0.0.0", port: PortOption = HTTP_PORT) -> None:  # noqa: S104
     """Serve the REST API (expects a migrated database)."""
     _configure_logging()
+    _serve("api", host, port)
+
+
+def _serve(app_name: str, host: str, port: int) -> None:
     from app.main import create_app
 
-    typer.echo(f"taskstream API on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    if app_name == "relay":
+        from app.events.relay_app import create_relay_app
+
+        app = create_relay_app(settings, engine)
+    elif app_name == "notifier":
+        from workers.notifier.app import create_app as create_notifier
+
+        app = create_notifier(settings, engine)
+    elif app_name == "recurrer":
+        from workers.recurrer.app import create_app as create_recurrer
+
+        app = create_recurrer(settings, engine)
+    else:
+        app = create_app(settings, engine)
+    typer.echo(f"taskstream {app_name} on http://{host}:{port} (event bus: {settings.event_bus})")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@cli.command()
+def relay(host: HostOption = "0.0.0.0", port: PortOption = HTTP_PORT) -> None:  # noqa: S104
+    """Publish the outbox through the Dapr sidecar (TASKSTREAM_EVENT_BUS=dapr)."""
+    _configure_logging()
+    if get_settings().event_bus != "dapr":
+        raise typer.BadParameter("the relay publishes through Dapr: set TASKSTREAM_EVENT_BUS=dapr")
+    _serve("relay", host, port)
+
+
+class WorkerName(StrEnum):
+    notifier = "notifier"
+    recurrer = "recurrer"
+
+
+@cli.command()
+def worker(
+    name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")],
+    host: HostOption = "0.0.0.0",  # noqa: S104
+    port: PortOption = HTTP_PORT,
+) -> None:
+    """Run a worker: its Dapr subscription routes and its background loops."""
+    _configure_logging()
+    _serve(name.value, host, port)
 
 
 @cli.command()

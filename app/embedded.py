@@ -1,21 +1,55 @@
-"""The whole system in one process: API on SQLite with migrations applied."""
+"""The whole system in one process: API, relay, notifier and recurrer on an in-process bus."""
 
 from __future__ import annotations
 
+import threading
+
 import typer
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from app.db import make_engine, run_migrations
+from app.events.embedded import EmbeddedPublisher
+from app.events.relay import OutboxRelay
 from app.main import create_app
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+from workers.http import BackgroundLoop, start_loops
+from workers.notifier import app as notifier
+from workers.recurrer import app as recurrer
+
+
+def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
+    """The relay (delivering to both workers in-process) and the workers' own loops."""
+    publisher = EmbeddedPublisher(
+        [notifier.build_consumer(engine), recurrer.build_consumer(engine)]
+    )
+    relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
+    return [
+        BackgroundLoop("relay", relay.run_once, settings.relay_poll_seconds),
+        *notifier.build_loops(engine, settings),
+        *recurrer.build_loops(engine, settings),
+    ]
 
 
 def serve_embedded(*, host: str, port: int) -> None:
     settings = get_settings()
+    if settings.event_bus != "embedded":
+        raise typer.BadParameter(
+            "`taskstream run` is the embedded mode; with TASKSTREAM_EVENT_BUS=dapr start "
+            "`taskstream api`, `relay` and `worker ...` beside their sidecars instead"
+        )
     engine = make_engine(settings.database_url)
     run_migrations(engine)
-    app = create_app(settings, engine)
+    stop = threading.Event()
+    threads = start_loops(embedded_loops(settings, engine), stop)
     url = f"http://{host}:{port}"
     typer.echo(f"taskstream is running: API {url}/api/v1, docs {url}/docs")
-    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    typer.echo(f"database {engine.url.render_as_string(hide_password=True)}; event bus in-process")
+    typer.echo("relay, notifier (reminders, webhooks) and recurrer run in this process")
+    try:
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        engine.dispose()

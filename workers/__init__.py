@@ -1,0 +1,1 @@
+"""Event consumers: the notifier and the recurrer, on a shared runtime."""

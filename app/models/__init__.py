@@ -6,6 +6,7 @@ from app.models.notification import Notification
 from app.models.series import RecurringSeries
 from app.models.task import Tag, Task, TaskTag
 from app.models.user import User
+from app.models.webhook import WebhookDelivery
 
 __all__ = [
     "DeadLetter",
@@ -19,4 +20,5 @@ __all__ = [
     "Task",
     "TaskTag",
     "User",
+    "WebhookDelivery",
 ]

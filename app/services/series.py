@@ -88,10 +88,11 @@ def materialise(
 
 def create_series(session: Session, *, owner_id: uuid.UUID, data: SeriesCreate) -> RecurringSeries:
     rule = _validated_rule(data)
-    first = next(rule.occurrences(), None)
-    if first is None:
-        raise invalid_field("rrule", "This rule produces no occurrence after its start.")
     now = utcnow()
+    # A start in the past begins the series with its next occurrence, not with backlog.
+    first = next(rule.occurrences_after(now), None)
+    if first is None:
+        raise invalid_field("rrule", "This rule produces no occurrence from now on.")
     series = RecurringSeries(
         owner_id=owner_id,
         title=data.title,

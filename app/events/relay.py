@@ -1,0 +1,162 @@
+"""The outbox relay: claims pending rows, publishes them in order, marks them sent."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from prometheus_client import Counter, Gauge
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from app.db import utcnow
+from app.events.publisher import Publisher, PublishError
+from app.models.events import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = Counter("taskstream_outbox_published_total", "Outbox events published", ["topic"])
+FAILURES = Counter(
+    "taskstream_outbox_publish_failures_total", "Failed publish attempts", ["topic", "reason"]
+)
+LAG = Gauge("taskstream_outbox_lag_seconds", "Age of the oldest unpublished outbox event")
+PENDING = Gauge("taskstream_outbox_pending", "Unpublished outbox events")
+
+CLAIM_LEASE = timedelta(seconds=30)
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** max(0, attempts - 1)))
+
+
+class OutboxRelay:
+    """One relay instance; several may run against one database without double publishing."""
+
+    def __init__(self, engine: Engine, publisher: Publisher, *, batch_size: int = 100) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+    def _claim(self) -> list[OutboxEvent]:
+        """Lease a batch of due rows to this instance (SKIP LOCKED on PostgreSQL)."""
+        now = utcnow()
+        table = OutboxEvent.__table__  # type: ignore[attr-defined]
+        earlier = table.alias("earlier")
+        # An event waits while an earlier event of the same task is in backoff or leased
+        # elsewhere, so each task's events reach the broker in order.
+        held_back = (
+            sa.select(earlier.c.id)
+            .where(
+                earlier.c.aggregate_id == table.c.aggregate_id,
+                earlier.c.id < table.c.id,
+                earlier.c.published_at.is_(None),
+                sa.or_(earlier.c.next_attempt_at > now, earlier.c.claimed_until >= now),
+            )
+            .exists()
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = (
+                select(OutboxEvent)
+                .where(
+                    col(OutboxEvent.published_at).is_(None),
+                    sa.or_(
+                        col(OutboxEvent.next_attempt_at).is_(None),
+                        col(OutboxEvent.next_attempt_at) <= now,
+                    ),
+                    sa.or_(
+                        col(OutboxEvent.claimed_until).is_(None),
+                        col(OutboxEvent.claimed_until) < now,
+                    ),
+                    ~held_back,
+                )
+                .order_by(col(OutboxEvent.id))
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(session.exec(query))
+            for row in rows:
+                row.claimed_by = self.instance
+                row.claimed_until = now + CLAIM_LEASE
+                session.add(row)
+            session.commit()
+            return rows
+
+    def _settle(
+        self, row: OutboxEvent, error: PublishError | None, *, defer_until: datetime | None = None
+    ) -> datetime | None:
+        """Record the outcome and release the lease; returns when a failed row is retried."""
+        retry_at: datetime | None = None
+        with Session(self.engine) as session:
+            values: dict[str, object] = {"claimed_by": None, "claimed_until": None}
+            if error is None:
+                values["published_at"] = utcnow()
+            elif defer_until is not None:
+                retry_at = defer_until
+                values["next_attempt_at"] = defer_until
+            else:
+                retry_at = utcnow() + backoff(row.attempts + 1)
+                values.update(
+                    attempts=row.attempts + 1,
+                    next_attempt_at=retry_at,
+                    last_error=str(error)[:2000],
+                )
+            session.execute(
+                sa.update(OutboxEvent)
+                .where(col(OutboxEvent.id) == row.id, col(OutboxEvent.claimed_by) == self.instance)
+                .values(**values)
+            )
+            session.commit()
+        return retry_at
+
+    def run_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        rows = self._claim()
+        published = 0
+        blocked: dict[uuid.UUID, datetime | None] = {}
+        for row in rows:
+            if row.aggregate_id in blocked:
+                # Keep per-task order: nothing after a failed event of the same task goes first.
+                self._settle(
+                    row,
+                    PublishError("ordering", "waits for an earlier event"),
+                    defer_until=blocked[row.aggregate_id],
+                )
+                continue
+            try:
+                self.publisher.publish(row)
+            except PublishError as exc:
+                FAILURES.labels(row.topic, exc.reason).inc()
+                log.warning("publish of outbox event %s failed: %s", row.id, exc)
+                blocked[row.aggregate_id] = self._settle(row, exc)
+                continue
+            self._settle(row, None)
+            PUBLISHED.labels(row.topic).inc()
+            published += 1
+        self.update_gauges()
+        return published
+
+    def update_gauges(self) -> None:
+        with Session(self.engine) as session:
+            count, oldest = session.exec(
+                select(func.count(), func.min(col(OutboxEvent.created_at))).where(
+                    col(OutboxEvent.published_at).is_(None)
+                )
+            ).one()
+        PENDING.set(count)
+        LAG.set((utcnow() - oldest).total_seconds() if oldest is not None else 0.0)
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+            except Exception:
+                log.exception("relay iteration failed; retrying")
+                published = 0
+            if published < self.batch_size:
+                stop.wait(poll_seconds)

@@ -1,0 +1,45 @@
+"""The relay process: publishes the outbox through the Dapr sidecar, with probes and metrics."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from app.api.routes import ops
+from app.events.publisher import DaprPublisher
+from app.events.relay import OutboxRelay
+from app.metrics import MetricsMiddleware
+from app.readiness import readiness_checks
+from app.settings import Settings
+
+
+def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
+    publisher = DaprPublisher(settings.dapr_http_endpoint, settings.pubsub_name)
+    relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=relay.run_forever,
+            args=(stop, settings.relay_poll_seconds),
+            name="relay",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+            publisher.close()
+
+    app = FastAPI(title="taskstream relay", lifespan=lifespan)
+    app.state.readiness_checks = readiness_checks(settings, engine)
+    app.include_router(ops.router)
+    app.add_middleware(MetricsMiddleware)
+    return app

@@ -1,0 +1,108 @@
+"""The FastAPI app every worker serves: Dapr subscriptions, ack bodies, probes, metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from sqlalchemy.engine import Engine
+
+from app.api.routes import ops
+from app.metrics import MetricsMiddleware
+from app.readiness import readiness_checks
+from app.settings import Settings
+from workers.runtime import Consumer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackgroundLoop:
+    """A periodic job a worker runs beside its subscriptions (claiming, materialising)."""
+
+    name: str
+    step: Callable[[], int]
+    interval_seconds: float
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.step() > 0
+            except Exception:
+                log.exception("background loop %s failed; retrying", self.name)
+                busy = False
+            if not busy:
+                stop.wait(self.interval_seconds)
+
+
+def start_loops(loops: list[BackgroundLoop], stop: threading.Event) -> list[threading.Thread]:
+    threads = [
+        threading.Thread(target=loop.run, args=(stop,), name=loop.name, daemon=True)
+        for loop in loops
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def subscription_list(consumer: Consumer, pubsub: str) -> list[dict[str, object]]:
+    """What GET /dapr/subscribe answers: each topic with its route and dead-letter topic."""
+    return [
+        {
+            "pubsubname": pubsub,
+            "topic": sub.topic.name,
+            "route": sub.route,
+            "deadLetterTopic": sub.topic.dead_letter,
+        }
+        for sub in consumer.subscriptions
+    ]
+
+
+def create_worker_app(
+    consumer: Consumer, settings: Settings, engine: Engine, loops: list[BackgroundLoop]
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threads = start_loops(loops, stop)
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+
+    app = FastAPI(title=f"taskstream {consumer.name}", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.readiness_checks = readiness_checks(settings, engine)
+    app.include_router(ops.router)
+    app.add_middleware(MetricsMiddleware)
+
+    @app.get("/dapr/subscribe", tags=["dapr"])
+    def subscribe() -> list[dict[str, object]]:
+        """The subscriptions Dapr should deliver to this worker."""
+        return subscription_list(consumer, settings.pubsub_name)
+
+    for sub in consumer.subscriptions:
+        _add_delivery_route(app, consumer, sub.route, sub.topic.name)
+    return app
+
+
+def _add_delivery_route(app: FastAPI, consumer: Consumer, route: str, topic: str) -> None:
+    def deliver(body: bytes) -> dict[str, str]:
+        # Always 200 with an explicit status: Dapr reads the body, not only the code.
+        return {"status": consumer.dispatch(topic, body)}
+
+    async def endpoint(request: Request) -> dict[str, str]:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(deliver, await request.body())
+
+    app.add_api_route(
+        route, endpoint, methods=["POST"], tags=["dapr"], summary=f"Deliver a {topic} event"
+    )

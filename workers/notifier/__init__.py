@@ -1,0 +1,1 @@
+"""The notifier: schedules reminders from task events, fires them once, delivers them."""

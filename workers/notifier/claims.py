@@ -1,0 +1,48 @@
+"""Firing due reminders exactly once across replicas."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.events.models import ReminderDue
+from app.events.outbox import record_event
+from app.models.events import ScheduledReminder
+from workers.notifier.schedule import FIRED, PENDING
+
+
+def claim_due_reminders(engine: Engine, instance: str, limit: int = 500) -> int:
+    """Turn due reminders into reminder.due events.
+
+    The state change and the outbox row commit together, and rows are locked with
+    SKIP LOCKED (PostgreSQL) or under SQLite's single writer, so each reminder fires
+    once however many notifiers run.
+    """
+    now = utcnow()
+    with Session(engine) as session:
+        due = session.exec(
+            select(ScheduledReminder)
+            .where(ScheduledReminder.state == PENDING, col(ScheduledReminder.remind_at) <= now)
+            .order_by(col(ScheduledReminder.remind_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for reminder in due:
+            reminder.state, reminder.fired_at, reminder.claimed_by = FIRED, now, instance
+            session.add(reminder)
+            record_event(
+                session,
+                ReminderDue(
+                    reminder_id=reminder.id,
+                    task_id=reminder.task_id,
+                    owner_id=reminder.owner_id,
+                    task_title=reminder.task_title,
+                    offset=reminder.offset,
+                    due_at=reminder.due_at,
+                    remind_at=reminder.remind_at,
+                    occurred_at=now,
+                ),
+            )
+        session.commit()
+        return len(due)

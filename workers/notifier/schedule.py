@@ -1,0 +1,52 @@
+"""Keeping a task's scheduled reminders in step with its latest event."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.events.cloudevent import CloudEvent
+from app.events.models import TaskEvent
+from app.models.durations import parse_duration
+from app.models.events import ScheduledReminder
+
+PENDING, FIRED, SKIPPED = "pending", "fired", "skipped"
+
+
+def sync_reminders(session: Session, event: TaskEvent, _: CloudEvent) -> None:
+    """Apply the task's reminders as of this event; older events than what we hold are ignored."""
+    task = event.task
+    existing = {
+        r.offset: r
+        for r in session.exec(select(ScheduledReminder).where(ScheduledReminder.task_id == task.id))
+    }
+    if any(r.task_version > task.version for r in existing.values()):
+        return  # a newer event already shaped this task's reminders
+    wanted = {}
+    if event.event_type != "task.deleted" and task.status != "done" and task.due_at is not None:
+        wanted = {offset: task.due_at - parse_duration(offset) for offset in task.reminders}
+    for offset, reminder in existing.items():
+        if offset not in wanted:
+            session.delete(reminder)
+    for offset, remind_at in wanted.items():
+        assert task.due_at is not None
+        # A due time already past when the change happened has nothing left to remind of.
+        state = SKIPPED if task.due_at <= event.occurred_at else PENDING
+        found = existing.get(offset)
+        if found is None:
+            reminder = ScheduledReminder(
+                task_id=task.id,
+                owner_id=event.owner_id,
+                offset=offset,
+                due_at=task.due_at,
+                remind_at=remind_at,
+                task_title=task.title,
+                state=state,
+            )
+        else:
+            reminder = found
+            if reminder.remind_at != remind_at or reminder.due_at != task.due_at:
+                reminder.remind_at, reminder.due_at = remind_at, task.due_at
+                reminder.state, reminder.fired_at, reminder.claimed_by = state, None, None
+        reminder.task_title = task.title
+        reminder.task_version = task.version
+        session.add(reminder)

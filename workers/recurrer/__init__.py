@@ -1,0 +1,1 @@
+"""The recurrer: creates the next occurrences of recurring series."""

@@ -1,0 +1,87 @@
+"""Next occurrences: after a completion, and a window ahead for scheduled series."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.events.cloudevent import CloudEvent
+from app.events.models import TaskEvent
+from app.models.enums import SeriesMode
+from app.models.series import RecurringSeries
+from app.models.task import Task
+from app.services.series import materialise, rule_of
+from workers.runtime import Event
+
+# How far back a scheduled series catches up after the recurrer was down.
+CATCH_UP = timedelta(days=1)
+MAX_PER_SERIES = 500
+
+
+def on_task_event(session: Session, event: Event, _: CloudEvent) -> None:
+    """When an occurrence of an after-completion series is completed, create the next one."""
+    if not isinstance(event, TaskEvent) or event.event_type != "task.completed":
+        return
+    task = event.task
+    if task.series_id is None or task.occurrence_at is None:
+        return
+    series = session.exec(
+        select(RecurringSeries)
+        .where(RecurringSeries.id == task.series_id, RecurringSeries.owner_id == event.owner_id)
+        .with_for_update()
+    ).first()
+    if series is None or not series.is_active or series.mode != SeriesMode.after_completion:
+        return
+    later = session.exec(
+        select(Task.id).where(
+            Task.series_id == series.id, col(Task.occurrence_at) > task.occurrence_at
+        )
+    ).first()
+    if later is not None:
+        return  # this occurrence already has a successor (a reopen and re-complete, say)
+    rule = rule_of(series)
+    if rule.count is not None and series.materialised_count >= rule.count:
+        return
+    following = rule.next_after_completion(task.completed_at or event.occurred_at)
+    if following is not None:
+        materialise(session, series, following)
+
+
+def materialise_window(engine: Engine, window: timedelta, limit: int = 200) -> int:
+    """Keep every active scheduled series materialised up to now + window."""
+    now = utcnow()
+    horizon = now + window
+    created = 0
+    with Session(engine) as session:
+        due = session.exec(
+            select(RecurringSeries)
+            .where(
+                col(RecurringSeries.is_active).is_(True),
+                RecurringSeries.mode == SeriesMode.schedule.value,
+                sa.or_(
+                    col(RecurringSeries.last_occurrence_at).is_(None),
+                    col(RecurringSeries.last_occurrence_at) < horizon,
+                ),
+            )
+            .order_by(col(RecurringSeries.last_occurrence_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for series in due:
+            after = max(series.last_occurrence_at or now - CATCH_UP, now - CATCH_UP)
+            upcoming = rule_of(series).occurrences_after(after)
+            for count, occurrence in enumerate(upcoming):
+                if occurrence.utc > horizon or count >= MAX_PER_SERIES:
+                    break
+                if materialise(session, series, occurrence) is not None:
+                    created += 1
+            else:
+                # The rule ran out (UNTIL or COUNT reached): the series is finished.
+                series.is_active = False
+                session.add(series)
+        session.commit()
+    return created

@@ -1,0 +1,132 @@
+"""The shared worker runtime: CloudEvent parsing, inbox dedupe, and Dapr's ack contract."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from prometheus_client import Counter
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from app.contract import Subscription
+from app.events.cloudevent import CloudEvent, EnvelopeError, parse_envelope
+from app.events.models import AnyEvent, ReminderDue, TaskEvent
+from app.models.events import DeadLetter, InboxEntry
+
+log = logging.getLogger(__name__)
+
+Ack = Literal["SUCCESS", "RETRY", "DROP"]
+Event = TaskEvent | ReminderDue
+Handler = Callable[[Session, Event, CloudEvent], None]
+
+CONSUMED = Counter(
+    "taskstream_events_consumed_total", "Events handled", ["consumer", "topic", "status"]
+)
+DROPPED = Counter(
+    "taskstream_events_dropped_total", "Events dead-lettered", ["consumer", "topic", "reason"]
+)
+_EVENTS: TypeAdapter[Event] = TypeAdapter(AnyEvent)
+
+
+class TransientError(Exception):
+    """A failure worth retrying (a dependency is down)."""
+
+
+class PermanentError(Exception):
+    """An event that can never be applied; it goes to the dead letters."""
+
+
+@dataclass(frozen=True)
+class Route:
+    subscription: Subscription
+    handler: Handler
+
+
+class Consumer:
+    """Applies events exactly once per consumer: the inbox row commits with the side effect."""
+
+    def __init__(self, name: str, engine: Engine, routes: list[Route]) -> None:
+        self.name = name
+        self.engine = engine
+        self.routes = {route.subscription.topic.name: route for route in routes}
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return [route.subscription for route in self.routes.values()]
+
+    def dead_letter(self, topic: str, event_id: str | None, reason: str, body: Any) -> Ack:
+        DROPPED.labels(self.name, topic, reason.split(":")[0]).inc()
+        CONSUMED.labels(self.name, topic, "DROP").inc()
+        log.warning("%s drops an event on %s: %s", self.name, topic, reason)
+        with Session(self.engine) as session:
+            session.add(
+                DeadLetter(
+                    consumer=self.name,
+                    topic=topic,
+                    event_id=event_id,
+                    reason=reason[:2000],
+                    body=body if isinstance(body, str) else repr(body)[:20_000],
+                )
+            )
+            session.commit()
+        return "DROP"
+
+    def dispatch(self, topic: str, body: bytes | str | dict[str, Any]) -> Ack:
+        """Handle one delivery and say what the broker should do with it."""
+        route = self.routes.get(topic)
+        raw = body.decode(errors="replace") if isinstance(body, bytes) else body
+        if route is None:
+            return self.dead_letter(topic, None, f"unsubscribed: no route for topic {topic}", raw)
+        try:
+            envelope = parse_envelope(body)
+        except EnvelopeError as exc:
+            return self.dead_letter(topic, None, f"envelope: {exc}", raw)
+        try:
+            event = _EVENTS.validate_python(envelope.data)
+        except ValidationError as exc:
+            return self.dead_letter(topic, envelope.id, f"payload: {exc}", raw)
+        ack = self._apply(route, topic, envelope, event)
+        if ack == "DROP":
+            return self.dead_letter(topic, envelope.id, "permanent: the handler refused it", raw)
+        CONSUMED.labels(self.name, topic, ack).inc()
+        return ack
+
+    def _apply(self, route: Route, topic: str, envelope: CloudEvent, event: Event) -> Ack:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                session.add(InboxEntry(consumer=self.name, event_id=envelope.id, topic=topic))
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return "SUCCESS"  # already applied: a redelivery
+            try:
+                route.handler(session, event, envelope)
+                session.commit()
+            except IntegrityError as exc:
+                session.rollback()
+                if self._already_applied(envelope.id):
+                    return "SUCCESS"
+                log.warning("%s: constraint violated by event %s: %s", self.name, envelope.id, exc)
+                return "DROP"
+            except PermanentError as exc:
+                session.rollback()
+                log.warning("%s: event %s cannot be applied: %s", self.name, envelope.id, exc)
+                return "DROP"
+            except (TransientError, OperationalError) as exc:
+                session.rollback()
+                log.warning("%s: event %s will be retried: %s", self.name, envelope.id, exc)
+                return "RETRY"
+            except Exception:
+                session.rollback()
+                log.exception("%s: event %s failed unexpectedly; retrying", self.name, envelope.id)
+                return "RETRY"
+        return "SUCCESS"
+
+    def _already_applied(self, event_id: str) -> bool:
+        with Session(self.engine) as session:
+            return session.get(InboxEntry, (self.name, event_id)) is not None
