@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra import chart_values, dapr_manifests, versions
 from infra.components import helm
-from infra.components.placement import InCluster, api, labels
+from infra.components.placement import InCluster, labels
 
 SYSTEM_NAMESPACE = "dapr-system"
 
@@ -66,21 +66,30 @@ class Dapr(pulumi.ComponentResource):
 
     def _custom_resource(
         self, manifest: dapr_manifests.Manifest, args: DaprArgs
-    ) -> k8s.apiextensions.CustomResource:
+    ) -> KubernetesObject:
         kind = manifest["kind"]
         name = manifest["metadata"]["name"]
         depends_on: list[pulumi.Resource] = [self.release]
         if kind == "Subscription" and args.topics_ready is not None:
             depends_on.append(args.topics_ready)
-        extra = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
-        return k8s.apiextensions.CustomResource(
+        return KubernetesObject(
             f"dapr-{kind.lower()}-{name}",
-            api_version=manifest["apiVersion"],
-            kind=kind,
-            metadata=api({**manifest["metadata"], "namespace": args.app_namespace}),
+            {**manifest, "metadata": {**manifest["metadata"], "namespace": args.app_namespace}},
             opts=args.placement.opts(self, depends_on=depends_on),
-            **extra,
         )
+
+
+class KubernetesObject(pulumi.CustomResource):
+    """Any object the Kubernetes provider knows by apiVersion and kind, sent as written.
+
+    apiextensions.CustomResource only carries `spec`; Dapr's kinds keep `scopes` at the top.
+    """
+
+    def __init__(
+        self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        token = f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}"
+        super().__init__(token, name, dict(manifest), opts)
 
 
 def _validate(args: DaprArgs) -> None:

@@ -1,0 +1,184 @@
+"""The taskstream processes: migration, Deployments, Services, Ingress, scaling and policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from app import contract
+from infra.components import app_network, app_workloads
+from infra.components.placement import InCluster, api, labels
+from infra.config_model import ServiceConfig
+
+
+@dataclass(frozen=True)
+class AppArgs:
+    namespace: str
+    placement: InCluster
+    image: pulumi.Input[str]
+    environment: str
+    services: Mapping[str, ServiceConfig]
+    pull_secret: bool
+    dapr_config: str
+    peers: app_network.Peers
+    ingress_class: str
+    domain: str | None
+    cluster_issuer: str | None
+    # Namespace, secrets, Dapr resources and the ingress controller the pods rely on.
+    foundation: Sequence[pulumi.Resource]
+    dapr_ready: Sequence[pulumi.Resource]
+    monitoring_ready: pulumi.Resource
+    ingress_ready: Sequence[pulumi.Resource]
+
+
+class App(pulumi.ComponentResource):
+    """Creates the migration Job, then per process a Deployment (after the Job), Service,
+    PDB and HPA when scaled out; the API Ingress, NetworkPolicies and a ServiceMonitor.
+
+    Outputs: api_host (the Ingress host, or None), migration_job, deployments.
+    """
+
+    def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
+        _validate(args)
+        super().__init__("taskstream:platform:App", name, None, opts)
+        self._args = args
+        cors = f'["https://{args.domain}"]' if args.domain else "[]"
+        self._image = pulumi.Output.from_input(args.image)
+        self._env = app_workloads.environment(environment=args.environment, cors_origins=cors)
+        self.policies = self._create_network_policies()
+        self.migration_job = k8s.batch.v1.Job(
+            "migrate",
+            metadata=api({"namespace": args.namespace, "labels": labels("taskstream-migrate")}),
+            spec=self._image.apply(
+                lambda image: app_workloads.migration_job_spec(
+                    image=image, env=self._env, pull_secret=args.pull_secret
+                )
+            ),
+            opts=args.placement.opts(self, depends_on=[*args.foundation, *self.policies]),
+        )
+        self.deployments = [self._create_process(process) for process in contract.PROCESSES]
+        self.api_host = args.domain
+        self._create_ingress()
+        k8s.apiextensions.CustomResource(
+            "taskstream-metrics",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=api(
+                {"name": "taskstream", "namespace": args.namespace, "labels": labels("metrics")}
+            ),
+            spec=app_workloads.service_monitor_spec(args.namespace),
+            opts=args.placement.opts(self, depends_on=[args.monitoring_ready, *args.foundation]),
+        )
+        self.register_outputs(
+            {"api_host": self.api_host, "deployments": [d.metadata.name for d in self.deployments]}
+        )
+
+    def _create_process(self, process: contract.Process) -> k8s.apps.v1.Deployment:
+        args = self._args
+        service = args.services[process.name]
+        meta = {
+            "name": process.name,
+            "namespace": args.namespace,
+            "labels": labels(f"taskstream-{process.name}"),
+        }
+        opts = args.placement.opts(self, depends_on=args.foundation)
+        k8s.core.v1.Service(
+            f"{process.name}-service",
+            metadata=api(meta),
+            spec=api(app_workloads.service_spec(process)),
+            opts=opts,
+        )
+        # The Job is awaited to completion, so no pod of a new image runs before its schema.
+        deployment = k8s.apps.v1.Deployment(
+            process.name,
+            metadata=api(meta),
+            spec=self._image.apply(
+                lambda image: app_workloads.deployment_spec(
+                    process,
+                    service,
+                    image=image,
+                    env=self._env,
+                    pull_secret=args.pull_secret,
+                    dapr_config=args.dapr_config,
+                )
+            ),
+            opts=args.placement.opts(
+                self,
+                depends_on=[self.migration_job, *args.foundation, *args.dapr_ready],
+                # The HPA owns replicas once it exists; re-applying the floor would fight it.
+                ignore_changes=["spec.replicas"] if service.autoscaled else (),
+            ),
+        )
+        if service.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{process.name}-pdb",
+                metadata=api(meta),
+                spec=api(app_workloads.pdb_spec(process)),
+                opts=opts,
+            )
+        if service.autoscaled:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{process.name}-hpa",
+                metadata=api(meta),
+                spec=api(app_workloads.hpa_spec(process, service)),
+                opts=args.placement.opts(self, depends_on=[deployment]),
+            )
+        return deployment
+
+    def _create_network_policies(self) -> list[k8s.networking.v1.NetworkPolicy]:
+        args = self._args
+        return [
+            k8s.networking.v1.NetworkPolicy(
+                f"netpol-{name}",
+                metadata=api(
+                    {"name": name, "namespace": args.namespace, "labels": labels("network")}
+                ),
+                spec=api(spec),
+                opts=args.placement.opts(self, depends_on=args.foundation),
+            )
+            for name, spec in app_network.network_policies(args.peers).items()
+        ]
+
+    def _create_ingress(self) -> None:
+        args = self._args
+        tls_secret = "taskstream-api-tls" if args.domain and args.cluster_issuer else None
+        for process in contract.PROCESSES:
+            if not process.serves_http_api:
+                continue
+            k8s.networking.v1.Ingress(
+                f"{process.name}-ingress",
+                metadata=api(
+                    {
+                        "name": process.name,
+                        "namespace": args.namespace,
+                        "labels": labels(f"taskstream-{process.name}"),
+                        "annotations": app_network.ingress_annotations(args.cluster_issuer),
+                    }
+                ),
+                spec=api(
+                    app_network.ingress_spec(
+                        process,
+                        ingress_class=args.ingress_class,
+                        host=args.domain,
+                        tls_secret=tls_secret,
+                    )
+                ),
+                opts=args.placement.opts(self, depends_on=[*args.foundation, *args.ingress_ready]),
+            )
+
+
+def _validate(args: AppArgs) -> None:
+    missing = [p.name for p in contract.PROCESSES if p.name not in args.services]
+    if missing:
+        raise ValueError(
+            f"App: no replicas/resources for {', '.join(missing)}; "
+            "add them under taskstream:services"
+        )
+    if args.domain is not None and args.cluster_issuer is None:
+        raise ValueError(
+            f"App: domain {args.domain} without a certificate issuer would serve plain HTTP; "
+            "set taskstream:acmeEmail"
+        )

@@ -1,0 +1,213 @@
+"""Pure manifest builders for the app's workloads: Deployments, migration Job, Services, scaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import contract
+from infra.components.placement import labels
+from infra.config_model import ServiceConfig
+
+Manifest = dict[str, Any]
+
+# Names of Secrets and of keys inside them, never values.
+SECRET_NAME = "taskstream-settings"  # noqa: S105
+SECRET_DATABASE_URL_KEY = "database-url"  # noqa: S105
+SECRET_JWT_KEY = "jwt-secret"  # noqa: S105
+PULL_SECRET_NAME = "registry-pull"  # noqa: S105
+SERVICE_ACCOUNT = "taskstream"
+DAPR_METRICS_PORT = 9090
+
+
+def selector(process: contract.Process) -> dict[str, str]:
+    return {"app.kubernetes.io/name": f"taskstream-{process.name}"}
+
+
+def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
+    """The TASKSTREAM_* settings every process reads; secrets come by reference only."""
+
+    def secret_ref(key: str) -> Manifest:
+        return {"secretKeyRef": {"name": SECRET_NAME, "key": key}}
+
+    return [
+        {"name": contract.ENV_ENVIRONMENT, "value": environment},
+        {"name": contract.ENV_DATABASE_URL, "valueFrom": secret_ref(SECRET_DATABASE_URL_KEY)},
+        {"name": contract.ENV_JWT_SECRET, "valueFrom": secret_ref(SECRET_JWT_KEY)},
+        {"name": contract.ENV_EVENT_BUS, "value": "dapr"},
+        {"name": contract.ENV_DAPR_HTTP_ENDPOINT, "value": "http://127.0.0.1:3500"},
+        {"name": contract.ENV_PUBSUB_NAME, "value": contract.PUBSUB_NAME},
+        {"name": contract.ENV_LOG_LEVEL, "value": "INFO"},
+        {"name": contract.ENV_CORS_ORIGINS, "value": cors_origins},
+    ]
+
+
+def _security_context() -> Manifest:
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def _pod_spec(
+    containers: list[Manifest], *, pull_secret: bool, restart_policy: str | None = None
+) -> Manifest:
+    spec: Manifest = {
+        "serviceAccountName": SERVICE_ACCOUNT,
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": containers,
+        # A read-only root filesystem still needs somewhere for temp files.
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+    }
+    if pull_secret:
+        spec["imagePullSecrets"] = [{"name": PULL_SECRET_NAME}]
+    if restart_policy is not None:
+        spec["restartPolicy"] = restart_policy
+    return spec
+
+
+def deployment_spec(
+    process: contract.Process,
+    service: ServiceConfig,
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    dapr_config: str,
+) -> Manifest:
+    """A Deployment spec with Dapr annotations, probes, resources and topology spread."""
+    probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
+    container = {
+        "name": process.name,
+        "image": image,
+        "args": list(process.command),
+        "ports": [{"name": "http", "containerPort": process.port}],
+        "env": env,
+        "readinessProbe": {
+            "httpGet": {"path": contract.READY_PATH, "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
+        "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
+        "resources": {
+            "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
+            "limits": {"cpu": service.cpu_limit, "memory": service.memory_limit},
+        },
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+    }
+    pod_labels = {**labels(f"taskstream-{process.name}"), **selector(process)}
+    return {
+        "replicas": service.replicas,
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": selector(process)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}},
+        "template": {
+            "metadata": {
+                "labels": pod_labels,
+                "annotations": dapr_annotations(process, dapr_config),
+            },
+            "spec": {
+                **_pod_spec([container], pull_secret=pull_secret),
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": key,
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": selector(process)},
+                    }
+                    for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+                ],
+                "terminationGracePeriodSeconds": 30,
+            },
+        },
+    }
+
+
+def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, str]:
+    return {
+        "dapr.io/enabled": "true",
+        "dapr.io/app-id": process.app_id,
+        "dapr.io/app-port": str(process.port),
+        "dapr.io/app-protocol": "http",
+        "dapr.io/config": dapr_config,
+        "dapr.io/enable-metrics": "true",
+        "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
+        "dapr.io/log-as-json": "true",
+        "dapr.io/sidecar-cpu-request": "50m",
+        "dapr.io/sidecar-memory-request": "64Mi",
+        "dapr.io/sidecar-cpu-limit": "500m",
+        "dapr.io/sidecar-memory-limit": "256Mi",
+        # Lets in-flight events finish before the sidecar stops during a rollout.
+        "dapr.io/graceful-shutdown-seconds": "20",
+    }
+
+
+def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) -> Manifest:
+    """`taskstream migrate` once per image; no sidecar, so the Job can complete."""
+    container = {
+        "name": "migrate",
+        "image": image,
+        "args": list(contract.MIGRATE_COMMAND),
+        "env": env,
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+    }
+    return {
+        "backoffLimit": 4,
+        "activeDeadlineSeconds": 600,
+        "template": {
+            "metadata": {"labels": labels("taskstream-migrate")},
+            "spec": _pod_spec([container], pull_secret=pull_secret, restart_policy="Never"),
+        },
+    }
+
+
+def service_spec(process: contract.Process) -> Manifest:
+    return {
+        "selector": selector(process),
+        "ports": [{"name": "http", "port": process.port, "targetPort": "http"}],
+    }
+
+
+def hpa_spec(process: contract.Process, service: ServiceConfig) -> Manifest:
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": process.name},
+        "minReplicas": service.replicas,
+        "maxReplicas": service.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 70},
+                },
+            }
+        ],
+    }
+
+
+def pdb_spec(process: contract.Process) -> Manifest:
+    return {"maxUnavailable": 1, "selector": {"matchLabels": selector(process)}}
+
+
+def service_monitor_spec(namespace: str) -> Manifest:
+    """One ServiceMonitor scraping /metrics of every process Service."""
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": {"app.kubernetes.io/part-of": "taskstream"}},
+        "endpoints": [{"port": "http", "path": contract.METRICS_PATH, "interval": "30s"}],
+    }

@@ -1,0 +1,266 @@
+"""Run the platform program without the Pulumi CLI, recording every resource and invoke.
+
+Used by the infra tests and by `taskstream render`: the mock engine answers like the real
+one would (ids, computed outputs, secret outputs) and keeps what the program declared.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.stack import run_pulumi_func
+
+from infra.config import NAMESPACE, parse_stack_config
+from infra.config_model import StackConfig
+
+# Every secret output the mock engine fabricates contains this marker, so a test can find
+# any place where a secret reached a resource input without being marked secret.
+SECRET_MARKER = "mock-secret-value"  # noqa: S105 - a marker, not a credential
+_SECRET_SIG = rpc._special_sig_key
+_SECRET_VALUE = rpc._special_secret_sig
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    parent: str
+    provider: str
+    dependencies: list[str]
+    protect: bool
+    deleted_with: str
+    ignore_changes: list[str]
+
+
+@dataclass
+class RecordedInvoke:
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Recording:
+    resources: list[RecordedResource] = field(default_factory=list)
+    invokes: list[RecordedInvoke] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"expected one resource named {name!r}, found {len(matches)}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+
+
+def reveal(value: Any, placeholder: str | None = None) -> Any:
+    """The value with secret wrappers removed (or replaced by `placeholder`)."""
+    if is_secret(value):
+        return placeholder if placeholder is not None else reveal(value["value"])
+    if isinstance(value, dict):
+        return {k: reveal(v, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v, placeholder) for v in value]
+    return value
+
+
+def walk_plain_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string not inside a secret wrapper, with its path."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk_plain_strings(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from walk_plain_strings(v, f"{path}[{i}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+_DOCKER_CREDENTIALS = (
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
+)
+OutputFactory = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Fabricated provider answers: enough computed outputs for the program to finish."""
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", {**args.inputs, **_computed(args.typ, args.name, args.inputs)}
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return _invoke_result(args.token, args.args), []
+
+
+def _computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    secret = f"{SECRET_MARKER}-{name}"
+    uri = f"postgresql://taskstream:{secret}@private-db.internal:25061/taskstream-pool"
+    if type_ == "kubernetes:core/v1:Service" and "metadata" not in inputs:
+        # A read of the ingress controller's Service: answer with a load balancer address.
+        return {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}
+    if type_.startswith("kubernetes:") and "metadata" in inputs:
+        meta = dict(inputs.get("metadata") or {})
+        meta.setdefault("name", f"{name}-generated")
+        return {"metadata": meta}
+    table: dict[str, dict[str, Any]] = {
+        "random:index/randomPassword:RandomPassword": {"result": secret, "bcryptHash": secret},
+        "digitalocean:index/kubernetesCluster:KubernetesCluster": {
+            "kubeConfigs": [{"rawConfig": f"kubeconfig {secret}"}],
+            "endpoint": "https://cluster.k8s.ondigitalocean.com",
+        },
+        "digitalocean:index/databaseCluster:DatabaseCluster": {
+            "privateHost": "private-db.internal",
+            "password": secret,
+            "uri": uri,
+            "privateUri": uri,
+        },
+        "digitalocean:index/databaseUser:DatabaseUser": {"password": secret},
+        "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": {
+            "password": secret,
+            "uri": uri,
+            "privateUri": uri,
+        },
+        "digitalocean:index/containerRegistry:ContainerRegistry": {
+            "endpoint": f"registry.digitalocean.com/{inputs.get('name')}",
+            "serverUrl": "registry.digitalocean.com",
+        },
+        _DOCKER_CREDENTIALS: {
+            "dockerCredentials": '{"auths":{"registry.digitalocean.com":{"auth":"' + secret + '"}}}'
+        },
+    }
+    return table.get(type_, {})
+
+
+def _invoke_result(function: str, args: dict[str, Any]) -> dict[str, Any]:
+    if function == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+        prefix = args.get("versionPrefix", "1.34.")
+        return {"latestVersion": f"{prefix}1-do.0", "validVersions": [f"{prefix}1-do.0"]}
+    if function == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+        raw = f"kubeconfig {SECRET_MARKER}-fresh-token"
+        return {"name": args.get("name"), "kubeConfigs": [{"rawConfig": raw}]}
+    if function == "digitalocean:index/getContainerRegistry:getContainerRegistry":
+        return {
+            "name": args.get("name"),
+            "endpoint": f"registry.digitalocean.com/{args.get('name')}",
+        }
+    return {}
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that keeps each registration's options and marks secret outputs secret,
+    as the engine does for `additionalSecretOutputs`."""
+
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(_Mocks())
+        self.recording = recording
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return mocks.resource_pb2.RegisterResourceResponse(urn=urn)
+        mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        self.recording.resources.append(
+            RecordedResource(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                custom=bool(request.custom),
+                inputs=inputs,
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=list(request.dependencies),
+                protect=bool(request.protect),
+                deleted_with=request.deletedWith,
+                ignore_changes=list(request.ignoreChanges),
+            )
+        )
+        resource_id, state = self.mocks.new_resource(
+            mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=reveal(inputs),
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+        )
+        for key in request.additionalSecretOutputs:
+            if key in state:
+                state[key] = {_SECRET_SIG: _SECRET_VALUE, "value": state[key]}
+        response = mocks._sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=response)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        mocks._ensure_event_loop()
+        self.recording.invokes.append(
+            RecordedInvoke(token=request.tok, args=rpc.deserialize_properties(request.args))
+        )
+        return super().Invoke(request)
+
+
+def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recording:
+    """Run `infra.program.build` for `config` under the recording mock engine."""
+    from infra.program import build
+
+    recording = Recording()
+    monitor = _RecordingMonitor(recording)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=project, stack=config.stack, preview=False, monitor=monitor
+    )
+
+    def program() -> None:
+        outputs = build(config)
+        pulumi.Output.all(**outputs).apply(recording.outputs.update)
+
+    # The SDK keeps its futures on the thread's loop; run there, as pulumi's own test helper does.
+    mocks._sync_await(run_pulumi_func(program))
+    return recording
+
+
+def raw_stack_config(path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The `taskstream:` values of a Pulumi.<stack>.yaml as the strings pulumi.Config returns.
+
+    Encrypted (`secure:`) values cannot be read offline; pass stand-ins through `extra`.
+    """
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != NAMESPACE or (isinstance(value, dict) and "secure" in value):
+            continue
+        if isinstance(value, bool):
+            raw[name] = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            raw[name] = json.dumps(value)
+        else:
+            raw[name] = str(value)
+    raw.update(extra or {})
+    return raw
+
+
+def load_stack(stack: str, root: Path, extra: dict[str, str] | None = None) -> StackConfig:
+    """Parse `root/Pulumi.<stack>.yaml` into a StackConfig without the Pulumi CLI."""
+    raw = raw_stack_config(root / f"Pulumi.{stack}.yaml", extra)
+    return parse_stack_config(stack, raw)
