@@ -27,12 +27,17 @@ resolve_kafka() {
     local tmp="$KAFKA_HOME/libs.partial.$$"
     rm -rf "$tmp"
     mkdir -p "$tmp" "$M2_REPO"
-    mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" \
+    # -q still emits bare colour resets with Maven 3.8; keep its output for failures only.
+    if ! mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" \
         -Dmaven.repo.local="$M2_REPO" \
         -Dkafka.version="$KAFKA_VERSION" \
         -DincludeScope=runtime \
         -DoutputDirectory="$tmp" \
-        dependency:copy-dependencies || { rm -rf "$tmp"; return 1; }
+        dependency:copy-dependencies >"$KAFKA_HOME/mvn.log" 2>&1; then
+        cat "$KAFKA_HOME/mvn.log" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
     # A broker without an slf4j binding logs nothing, and a missing log4j class can
     # abort start-up on 3.9: refuse a classpath without one.
     if ! compgen -G "$tmp/slf4j-reload4j-*.jar" >/dev/null && ! compgen -G "$tmp/log4j-slf4j*-impl-*.jar" >/dev/null; then
