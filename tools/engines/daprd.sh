@@ -61,7 +61,8 @@ build_daprd() {
             -ldflags "-s -w
                 -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION
                 -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$DAPR_VERSION
-                -X github.com/dapr/dapr/pkg/buildinfo.gitcommit=${commit:-unknown}" \
+                -X github.com/dapr/dapr/pkg/buildinfo.gitcommit=${commit:-unknown}
+                -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION" \
             -o "$tmp" \
             github.com/dapr/dapr/cmd/daprd
     ) || { rm -rf "$tmp" "$work"; return 1; }
