@@ -33,6 +33,10 @@ DROPPED = Counter(
 _EVENTS: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
 
+def _printable(text: str) -> str:
+    return text.replace("\x00", "\\x00")
+
+
 class TransientError(Exception):
     """A failure worth retrying (a dependency is down)."""
 
@@ -63,14 +67,16 @@ class Consumer:
         DROPPED.labels(self.name, topic, reason.split(":")[0]).inc()
         CONSUMED.labels(self.name, topic, "DROP").inc()
         log.warning("%s drops an event on %s: %s", self.name, topic, reason)
+        text = body if isinstance(body, str) else repr(body)
         with Session(self.engine) as session:
             session.add(
                 DeadLetter(
                     consumer=self.name,
                     topic=topic,
                     event_id=event_id,
-                    reason=reason[:2000],
-                    body=body if isinstance(body, str) else repr(body)[:20_000],
+                    # PostgreSQL text cannot hold NUL, and a poison body may contain anything.
+                    reason=_printable(reason[:2000]),
+                    body=_printable(text[:20_000]),
                 )
             )
             session.commit()

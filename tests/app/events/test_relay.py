@@ -1,0 +1,127 @@
+"""The outbox and its relay: atomic with the change, nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.events.publisher import PublishError
+from app.events.relay import OutboxRelay
+from app.models.events import OutboxEvent
+from app.models.task import TaskCreate
+from app.services.tasks import create_task
+from tests.support.factories import make_task, make_user
+
+
+class Recorder:
+    """A publisher that records what it was given and can be told to fail."""
+
+    def __init__(self, fail_times: int = 0) -> None:
+        self.published: list[OutboxEvent] = []
+        self.fail_times = fail_times
+        self.lock = threading.Lock()
+
+    def publish(self, row: OutboxEvent) -> None:
+        with self.lock:
+            if self.fail_times:
+                self.fail_times -= 1
+                raise PublishError("server", "HTTP 500: broker unavailable")
+            self.published.append(row)
+
+    def close(self) -> None:
+        return None
+
+
+def _pending(engine: Engine) -> list[OutboxEvent]:
+    with Session(engine) as session:
+        return list(
+            session.exec(select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None)))
+        )
+
+
+def test_a_rolled_back_change_leaves_no_event(engine: Engine) -> None:
+    owner = make_user(engine)
+    with Session(engine) as session:
+        create_task(session, owner_id=owner, data=TaskCreate(title="never"))
+        session.rollback()
+    assert _pending(engine) == []
+
+
+def test_events_are_published_in_order_and_marked_sent(engine: Engine) -> None:
+    owner = make_user(engine)
+    tasks = [make_task(engine, owner, f"t{i}") for i in range(5)]
+    recorder = Recorder()
+    assert OutboxRelay(engine, recorder).run_once() == 5
+    assert [r.aggregate_id for r in recorder.published] == [t.id for t in tasks]
+    assert _pending(engine) == []
+    assert OutboxRelay(engine, recorder).run_once() == 0, "nothing is published twice"
+
+
+def test_an_event_claimed_by_a_relay_that_died_is_published_by_the_next_one(engine: Engine) -> None:
+    owner = make_user(engine)
+    task = make_task(engine, owner)
+    crashed = OutboxRelay(engine, Recorder())
+    claimed = crashed._claim()  # the process dies right after claiming, before publishing
+    assert [r.aggregate_id for r in claimed] == [task.id]
+    survivor = Recorder()
+    assert OutboxRelay(engine, survivor).run_once() == 0, "the lease keeps others off for a while"
+    with Session(engine) as session:
+        row = session.get(OutboxEvent, claimed[0].id)
+        assert row is not None
+        # The dead relay's lease runs out.
+        row.claimed_until = row.claimed_until - timedelta(minutes=5)  # type: ignore[operator]
+        session.add(row)
+        session.commit()
+    assert OutboxRelay(engine, survivor).run_once() == 1
+    assert [r.event_id for r in survivor.published] == [claimed[0].event_id]
+
+
+def test_a_failed_publish_backs_off_and_holds_later_events_of_the_same_task(engine: Engine) -> None:
+    owner = make_user(engine)
+    task = make_task(engine, owner)
+    other = make_task(engine, owner, "other")
+    with Session(engine) as session:
+        from app.models.task import TaskUpdate
+        from app.services.tasks import get_task, update_task
+
+        update_task(session, task=get_task(session, owner, task.id), data=TaskUpdate(title="v2"))
+        session.commit()
+    recorder = Recorder(fail_times=1)
+    assert OutboxRelay(engine, recorder).run_once() == 1
+    assert [r.aggregate_id for r in recorder.published] == [other.id]
+    pending = _pending(engine)
+    assert len(pending) == 2 and all(r.aggregate_id == task.id for r in pending)
+    first = min(pending, key=lambda r: r.id or 0)
+    assert first.attempts == 1 and first.last_error and first.next_attempt_at is not None
+    assert OutboxRelay(engine, recorder).run_once() == 0, "still backing off"
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None))):
+            row.next_attempt_at = None
+            session.add(row)
+        session.commit()
+    assert OutboxRelay(engine, recorder).run_once() == 2
+    assert [r.event_type for r in recorder.published[1:]] == ["task.created", "task.updated"]
+
+
+def test_concurrent_relays_never_publish_a_row_twice(engine: Engine) -> None:
+    owner = make_user(engine)
+    for i in range(60):
+        make_task(engine, owner, f"t{i}")
+    recorder = Recorder()
+
+    def drain() -> None:
+        relay = OutboxRelay(engine, recorder, batch_size=7)
+        while relay.run_once():
+            pass
+
+    threads = [threading.Thread(target=drain) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [r.event_id for r in recorder.published]
+    assert len(ids) == 60 and len(set(ids)) == 60
+    assert _pending(engine) == []

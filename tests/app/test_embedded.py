@@ -1,0 +1,85 @@
+"""The embedded run mode: API, relay and both workers in one process on one bus."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.embedded import embedded_loops
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import ApiUser, register_user
+from tests.support.waiting import wait_until
+from workers.http import start_loops
+
+
+@pytest.fixture
+def system(database_url: str, engine: Engine) -> Iterator[TestClient]:
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        relay_poll_seconds=0.05,
+        notifier_poll_seconds=0.1,
+    )
+    stop = threading.Event()
+    threads = start_loops(embedded_loops(settings, engine), stop)
+    with TestClient(create_app(settings, engine)) as client:
+        yield client
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def _get(client: TestClient, user: ApiUser, path: str, **params: Any) -> Any:
+    response = client.get(f"/api/v1{path}", headers=user.headers, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_reminder_at_due_time_reaches_the_inbox_within_seconds(system: TestClient) -> None:
+    user = register_user(system)
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    system.post(
+        "/api/v1/tasks",
+        headers=user.headers,
+        json={"title": "Call back", "due_at": due.isoformat(), "reminders": ["PT0S"]},
+    )
+    inbox = wait_until(
+        lambda: _get(system, user, "/notifications")["items"], timeout=15, what="the reminder"
+    )
+    assert [n["title"] for n in inbox] == ["Reminder: Call back"]
+    assert _get(system, user, "/notifications/unread-count") == {"unread": 1}
+
+
+def test_completing_an_after_completion_occurrence_produces_the_next_one(
+    system: TestClient,
+) -> None:
+    user = register_user(system)
+    series = system.post(
+        "/api/v1/recurring-tasks",
+        headers=user.headers,
+        json={
+            "title": "Water plants",
+            "preset": {"frequency": "daily", "interval": 3},
+            "mode": "after_completion",
+            "start": "2030-01-01T08:00:00",
+            "timezone": "Europe/Paris",
+        },
+    ).json()
+    [first] = _get(system, user, "/tasks", series_id=series["id"])["items"]
+    system.post(f"/api/v1/tasks/{first['id']}/complete", headers=user.headers)
+    page = wait_until(
+        lambda: (p := _get(system, user, "/tasks", series_id=series["id"]))["total"] == 2 and p,
+        timeout=15,
+        what="the next occurrence",
+    )
+    following = next(t for t in page["items"] if t["id"] != first["id"])
+    assert following["status"] == "todo" and following["title"] == "Water plants"
+    history = _get(system, user, f"/tasks/{first['id']}/history")
+    assert [e["event_type"] for e in history["events"]] == ["task.created", "task.completed"]
