@@ -80,6 +80,7 @@ def test_completing_an_after_completion_occurrence_produces_the_next_one(
         what="the next occurrence",
     )
     following = next(t for t in page["items"] if t["id"] != first["id"])
-    assert following["status"] == "todo" and following["title"] == "Water plants"
+    assert following["status"] == "todo"
+    assert following["title"] == "Water plants"
     history = _get(system, user, f"/tasks/{first['id']}/history")
     assert [e["event_type"] for e in history["events"]] == ["task.created", "task.completed"]

@@ -93,9 +93,12 @@ def test_a_failed_publish_backs_off_and_holds_later_events_of_the_same_task(engi
     assert OutboxRelay(engine, recorder).run_once() == 1
     assert [r.aggregate_id for r in recorder.published] == [other.id]
     pending = _pending(engine)
-    assert len(pending) == 2 and all(r.aggregate_id == task.id for r in pending)
+    assert len(pending) == 2
+    assert all(r.aggregate_id == task.id for r in pending)
     first = min(pending, key=lambda r: r.id or 0)
-    assert first.attempts == 1 and first.last_error and first.next_attempt_at is not None
+    assert first.attempts == 1
+    assert first.last_error
+    assert first.next_attempt_at is not None
     assert OutboxRelay(engine, recorder).run_once() == 0, "still backing off"
     with Session(engine) as session:
         for row in session.exec(select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None))):
@@ -123,5 +126,6 @@ def test_concurrent_relays_never_publish_a_row_twice(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     ids = [r.event_id for r in recorder.published]
-    assert len(ids) == 60 and len(set(ids)) == 60
+    assert len(ids) == 60
+    assert len(set(ids)) == 60
     assert _pending(engine) == []

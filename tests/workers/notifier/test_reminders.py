@@ -187,7 +187,8 @@ def test_a_due_reminder_lands_in_the_inbox_once_and_queues_one_signed_webhook(
     assert deliver_webhooks(engine, client) == 1
     with Session(engine) as session:
         pending = session.exec(select(WebhookDelivery)).one()
-        assert pending.attempts == 1 and pending.delivered_at is None
+        assert pending.attempts == 1
+        assert pending.delivered_at is None
         pending.next_attempt_at = utcnow()
         session.add(pending)
         session.commit()

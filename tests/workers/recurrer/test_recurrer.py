@@ -69,7 +69,8 @@ def test_completing_an_after_completion_occurrence_redelivered_5_times_yields_on
     assert [consumer.dispatch(TASK_EVENTS.name, envelope) for _ in range(5)] == ["SUCCESS"] * 5
     occurrences = _occurrences(engine, series.id)
     assert len(occurrences) == 2
-    assert occurrences[1].due_at is not None and occurrences[0].completed_at is not None
+    assert occurrences[1].due_at is not None
+    assert occurrences[0].completed_at is not None
     gap = occurrences[1].due_at.date() - occurrences[0].completed_at.date()
     assert timedelta(days=2) <= gap <= timedelta(days=4), "about one interval after completion"
 
@@ -99,4 +100,5 @@ def test_scheduled_series_are_kept_materialised_a_window_ahead_and_stop_at_count
     assert len(_occurrences(engine, counted.id)) == 3
     with Session(engine) as session:
         finished = session.get(RecurringSeries, counted.id)
-        assert finished is not None and finished.is_active is False
+        assert finished is not None
+        assert finished.is_active is False
