@@ -42,7 +42,8 @@ build_daprd() {
     # (minus its tests and that file) wired in with a directory replace. Everything else
     # tagged stablecomponents (pubsub.kafka, state.postgresql, bindings.cron, ...) stays.
     work="$DAPRD_OUT_DIR/build.$$"
-    rm -rf "$work"
+    # Leftovers of an interrupted earlier build (the binary itself is published atomically).
+    rm -rf "$DAPRD_OUT_DIR"/build.* "$DAPRD_OUT_DIR"/daprd.partial.*
     mkdir -p "$work/tools"
     cp "$DAPRD_MODULE_DIR/go.mod" "$DAPRD_MODULE_DIR/go.sum" "$work/tools/"
     (cd "$dapr_dir" && tar --exclude=./tests -cf - .) | (mkdir -p "$work/dapr" && cd "$work/dapr" && tar -xf -)
