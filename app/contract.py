@@ -15,6 +15,9 @@ ENV_DAPR_HTTP_ENDPOINT = "TASKSTREAM_DAPR_HTTP_ENDPOINT"
 ENV_PUBSUB_NAME = "TASKSTREAM_PUBSUB_NAME"
 ENV_LOG_LEVEL = "TASKSTREAM_LOG_LEVEL"
 ENV_CORS_ORIGINS = "TASKSTREAM_CORS_ORIGINS"
+# "programmatic" (GET /dapr/subscribe lists them) or "declarative" (Subscription resources
+# exist, as in the cluster, so the worker lists none and Dapr does not see them twice).
+ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"
 
 PUBSUB_NAME = "taskstream-pubsub"
 DEAD_LETTER_SUFFIX = "-dlq"
@@ -59,9 +62,10 @@ class Process:
 
     @property
     def dead_letter_route(self) -> str:
-        return "/events/dead-letter"
+        return DEAD_LETTER_ROUTE
 
 
+DEAD_LETTER_ROUTE = "/events/dead-letter"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     event_bus: Literal["embedded", "dapr"] = "embedded"
     dapr_http_endpoint: str = "http://127.0.0.1:3500"
     pubsub_name: str = PUBSUB_NAME
+    dapr_subscriptions: Literal["programmatic", "declarative"] = "programmatic"
     relay_batch_size: int = Field(default=100, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     notifier_poll_seconds: float = Field(default=0.5, gt=0)

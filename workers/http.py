@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 
 from app.api.routes import ops
+from app.contract import DEAD_LETTER_ROUTE
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.settings import Settings
@@ -49,17 +51,30 @@ def start_loops(loops: list[BackgroundLoop], stop: threading.Event) -> list[thre
     return threads
 
 
+DEAD_LETTERS_SEEN = Counter(
+    "taskstream_dead_letter_events_total",
+    "Events that reached a dead-letter topic this worker watches",
+    ["consumer", "topic"],
+)
+
+
 def subscription_list(consumer: Consumer, pubsub: str) -> list[dict[str, object]]:
-    """What GET /dapr/subscribe answers: each topic with its route and dead-letter topic."""
-    return [
-        {
-            "pubsubname": pubsub,
-            "topic": sub.topic.name,
-            "route": sub.route,
-            "deadLetterTopic": sub.topic.dead_letter,
-        }
-        for sub in consumer.subscriptions
-    ]
+    """What GET /dapr/subscribe answers: each topic with its route and dead-letter topic,
+    and each dead-letter topic, watched so its growth shows in metrics."""
+    listed: list[dict[str, object]] = []
+    for sub in consumer.subscriptions:
+        listed.append(
+            {
+                "pubsubname": pubsub,
+                "topic": sub.topic.name,
+                "route": sub.route,
+                "deadLetterTopic": sub.topic.dead_letter,
+            }
+        )
+        listed.append(
+            {"pubsubname": pubsub, "topic": sub.topic.dead_letter, "route": DEAD_LETTER_ROUTE}
+        )
+    return listed
 
 
 def create_worker_app(
@@ -86,7 +101,20 @@ def create_worker_app(
     @app.get("/dapr/subscribe", tags=["dapr"])
     def subscribe() -> list[dict[str, object]]:
         """The subscriptions Dapr should deliver to this worker."""
+        if settings.dapr_subscriptions == "declarative":
+            return []  # Subscription resources declare them; listing them too would double them
         return subscription_list(consumer, settings.pubsub_name)
+
+    @app.post(DEAD_LETTER_ROUTE, tags=["dapr"])
+    async def dead_letter(request: Request) -> dict[str, str]:
+        """Count an event that reached a dead-letter topic (it stays there for inspection)."""
+        try:
+            topic = str((await request.json()).get("topic") or "unknown")
+        except ValueError:
+            topic = "unknown"
+        DEAD_LETTERS_SEEN.labels(consumer.name, topic).inc()
+        log.warning("%s saw an event on dead-letter topic %s", consumer.name, topic)
+        return {"status": "SUCCESS"}
 
     for sub in consumer.subscriptions:
         _add_delivery_route(app, consumer, sub.route, sub.topic.name)

@@ -42,6 +42,9 @@ class OutboxRelay:
         self.publisher = publisher
         self.batch_size = batch_size
         self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        # The sidecar's own health stays green while the broker is down; only a publish
+        # tells, so readiness follows the latest batch: not ready if nothing in it went out.
+        self.last_publish_failed = False
 
     def _claim(self) -> list[OutboxEvent]:
         """Lease a batch of due rows to this instance (SKIP LOCKED on PostgreSQL)."""
@@ -138,8 +141,15 @@ class OutboxRelay:
             self._settle(row, None)
             PUBLISHED.labels(row.topic).inc()
             published += 1
+        if rows:
+            self.last_publish_failed = published == 0 and bool(blocked)
         self.update_gauges()
         return published
+
+    def check_publishing(self) -> None:
+        """Readiness: raises while the latest batch published nothing because publishing failed."""
+        if self.last_publish_failed:
+            raise RuntimeError("the latest publish failed; the broker or sidecar is unavailable")
 
     def update_gauges(self) -> None:
         with Session(self.engine) as session:

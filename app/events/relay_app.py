@@ -39,7 +39,10 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
             publisher.close()
 
     app = FastAPI(title="taskstream relay", lifespan=lifespan)
-    app.state.readiness_checks = readiness_checks(settings, engine)
+    app.state.readiness_checks = {
+        **readiness_checks(settings, engine),
+        "publishing": relay.check_publishing,
+    }
     app.include_router(ops.router)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -95,15 +95,25 @@ def test_each_worker_subscribes_to_its_topics_with_dead_letter_topics(
 ) -> None:
     for process in (NOTIFIER, RECURRER):
         listed = worker_clients[process.name].get("/dapr/subscribe").json()
-        assert listed == [
-            {
-                "pubsubname": PUBSUB_NAME,
-                "topic": s.topic.name,
-                "route": s.route,
-                "deadLetterTopic": s.topic.dead_letter,
-            }
-            for s in process.subscriptions
-        ]
+        expected: list[dict[str, str]] = []
+        for s in process.subscriptions:
+            topic = s.topic
+            expected.append(
+                {
+                    "pubsubname": PUBSUB_NAME,
+                    "topic": topic.name,
+                    "route": s.route,
+                    "deadLetterTopic": topic.dead_letter,
+                }
+            )
+            expected.append(
+                {
+                    "pubsubname": PUBSUB_NAME,
+                    "topic": topic.dead_letter,
+                    "route": process.dead_letter_route,
+                }
+            )
+        assert listed == expected
     assert {p.name for p in PROCESSES if p.subscriptions} == {"notifier", "recurrer"}
 
 
@@ -138,3 +148,26 @@ def test_a_transient_failure_is_answered_retry(
     envelope = envelope_of(_row(engine)).model_dump(mode="json")
     answer = TestClient(app).post("/events/task-events", json=envelope)
     assert (answer.status_code, answer.json()) == (200, {"status": "RETRY"})
+
+
+def test_declarative_mode_lists_no_subscriptions_so_dapr_does_not_see_them_twice(
+    engine: Engine,
+) -> None:
+    settings = Settings(environment="test", dapr_subscriptions="declarative")
+    app = notifier.create_worker_app(notifier.build_consumer(engine), settings, engine, [])
+    assert TestClient(app).get("/dapr/subscribe").json() == []
+
+
+def test_dead_letter_deliveries_are_counted_and_acknowledged(
+    worker_clients: dict[str, TestClient],
+) -> None:
+    client = worker_clients["recurrer"]
+    answer = client.post(
+        "/events/dead-letter", json={"id": "x", "topic": "task-events-dlq", "data": {}}
+    )
+    assert answer.json() == {"status": "SUCCESS"}
+    metrics = client.get("/metrics").text
+    assert (
+        'taskstream_dead_letter_events_total{consumer="taskstream-recurrer",topic="task-events-dlq"}'
+        in metrics
+    )

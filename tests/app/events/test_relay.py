@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -90,7 +91,9 @@ def test_a_failed_publish_backs_off_and_holds_later_events_of_the_same_task(engi
         update_task(session, task=get_task(session, owner, task.id), data=TaskUpdate(title="v2"))
         session.commit()
     recorder = Recorder(fail_times=1)
-    assert OutboxRelay(engine, recorder).run_once() == 1
+    relay = OutboxRelay(engine, recorder)
+    assert relay.run_once() == 1
+    relay.check_publishing()  # the broker took the other task's event: still ready
     assert [r.aggregate_id for r in recorder.published] == [other.id]
     pending = _pending(engine)
     assert len(pending) == 2
@@ -105,8 +108,26 @@ def test_a_failed_publish_backs_off_and_holds_later_events_of_the_same_task(engi
             row.next_attempt_at = None
             session.add(row)
         session.commit()
-    assert OutboxRelay(engine, recorder).run_once() == 2
+    assert relay.run_once() == 2
+    relay.check_publishing()
     assert [r.event_type for r in recorder.published[1:]] == ["task.created", "task.updated"]
+
+
+def test_the_relay_is_not_ready_while_nothing_can_be_published(engine: Engine) -> None:
+    owner = make_user(engine)
+    make_task(engine, owner)
+    recorder = Recorder(fail_times=1)
+    relay = OutboxRelay(engine, recorder)
+    assert relay.run_once() == 0
+    with pytest.raises(RuntimeError, match="latest publish failed"):
+        relay.check_publishing()
+    with Session(engine) as session:
+        row = session.exec(select(OutboxEvent)).one()
+        row.next_attempt_at = None
+        session.add(row)
+        session.commit()
+    assert relay.run_once() == 1
+    relay.check_publishing()
 
 
 def test_concurrent_relays_never_publish_a_row_twice(engine: Engine) -> None:
