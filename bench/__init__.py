@@ -1,0 +1,1 @@
+"""Benchmarks: each module starts what it measures on loopback and prints figures."""
