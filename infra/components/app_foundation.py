@@ -55,23 +55,26 @@ class AppFoundation(pulumi.ComponentResource):
             special=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        database_url: pulumi.Output[str] = pulumi.Output.secret(args.database_url)
+        jwt_secret: pulumi.Output[str] = pulumi.Output.secret(jwt_key.result)
         self.settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=api({"name": workloads.SECRET_NAME, "namespace": args.namespace}),
             type="Opaque",
             string_data={
-                workloads.SECRET_DATABASE_URL_KEY: pulumi.Output.secret(args.database_url),
-                workloads.SECRET_JWT_KEY: pulumi.Output.secret(jwt_key.result),
+                workloads.SECRET_DATABASE_URL_KEY: database_url,
+                workloads.SECRET_JWT_KEY: jwt_secret,
             },
             opts=placement.opts(self, depends_on=in_ns),
         )
         self.pull_secret: k8s.core.v1.Secret | None = None
         if args.docker_config_json is not None:
+            docker_config: pulumi.Output[str] = pulumi.Output.secret(args.docker_config_json)
             self.pull_secret = k8s.core.v1.Secret(
                 f"{name}-pull",
                 metadata=api({"name": workloads.PULL_SECRET_NAME, "namespace": args.namespace}),
                 type="kubernetes.io/dockerconfigjson",
-                string_data={".dockerconfigjson": pulumi.Output.secret(args.docker_config_json)},
+                string_data={".dockerconfigjson": docker_config},
                 opts=placement.opts(self, depends_on=in_ns),
             )
         self.ready: list[pulumi.Resource] = [self.service_account, self.settings_secret]
