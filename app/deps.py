@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,9 +33,15 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    # An async dependency closes the session on the event loop: a sync one would need a
+    # free worker thread to end its transaction, and on SQLite every worker thread can be
+    # waiting for exactly that lock.
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def get_throttle(request: Request) -> LoginThrottle:
@@ -65,12 +71,16 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def owned_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Task:
-    """The caller's task, locked for the request's transaction; anyone else's is a 404."""
-    return task_service.get_task(session, user.id, task_id, lock=True)
+    """The caller's task; anyone else's is a 404.
+
+    Not locked here: a row lock held across the hop from this dependency's worker thread
+    to the route's could starve the thread pool; mutating routes lock in their own thread.
+    """
+    return task_service.get_task(session, user.id, task_id)
 
 
 def owned_series(series_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> RecurringSeries:
-    return series_service.get_series(session, user.id, series_id, lock=True)
+    return series_service.get_series(session, user.id, series_id)
 
 
 OwnedTask = Annotated[Task, Depends(owned_task)]

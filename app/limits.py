@@ -1,6 +1,8 @@
-"""Request body size cap, enforced before the body is read into memory."""
+"""Request limits: a body size cap, and one request at a time on SQLite."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,3 +51,26 @@ class BodyLimitMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+class SingleWriterMiddleware:
+    """Serialises database-backed requests when the database is SQLite.
+
+    SQLite has one writer, and taskstream begins its transactions IMMEDIATE there; letting
+    more requests into the worker threads than can make progress only lets them wait on
+    the file lock while holding the threads the lock holder needs. Waiting here costs no
+    thread. Probes and metrics stay outside the queue.
+    """
+
+    UNQUEUED = ("/healthz", "/metrics")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.lock = asyncio.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.UNQUEUED:
+            await self.app(scope, receive, send)
+            return
+        async with self.lock:
+            await self.app(scope, receive, send)

@@ -46,6 +46,12 @@ def get_task(
     return task
 
 
+def lock(session: Session, task: Task) -> Task:
+    """Re-read the task under a row lock (PostgreSQL) before a read-check-write."""
+    session.refresh(task, with_for_update=True)
+    return task
+
+
 def to_public(task: Task, tags: list[str]) -> TaskPublic:
     return TaskPublic(
         id=task.id,

@@ -72,6 +72,7 @@ def read(series: OwnedSeries, session: SessionDep) -> SeriesPublic:
 @router.patch("/{series_id}", responses=problem_responses(401, 404, 413, 422))
 def update(data: SeriesUpdate, series: OwnedSeries, session: SessionDep) -> SeriesPublic:
     """Change a series' task template or pause it; the rule itself is fixed."""
+    session.refresh(series, with_for_update=True)
     service.update_series(session, series=series, data=data)
     session.commit()
     return service.to_public(session, series)

@@ -121,7 +121,7 @@ def update(
     if_match: IfMatch = None,
 ) -> TaskPublic:
     """Change some fields of a task."""
-    service.check_if_match(task, if_match)
+    service.check_if_match(service.lock(session, task), if_match)
     service.update_task(session, task=task, data=data)
     session.commit()
     response.headers["ETag"] = service.etag(task)
@@ -142,7 +142,7 @@ def _transition(
     )
     if (replayed := idem.replay()) is not None:
         return replayed
-    service.check_if_match(task, if_match)
+    service.check_if_match(service.lock(session, task), if_match)
     service.set_done(session, task=task, done=done)
     body = service.public_task(session, task)
     return idem.commit(200, body, _with_etag(body, location=False))
@@ -187,7 +187,7 @@ def reopen(
 )
 def delete(task: OwnedTask, session: SessionDep, if_match: IfMatch = None) -> Response:
     """Delete a task."""
-    service.check_if_match(task, if_match)
+    service.check_if_match(service.lock(session, task), if_match)
     service.delete_task(session, task=task)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,123 @@
+"""Shared benchmark plumbing: servers on loopback, a bounded asyncio load driver, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.ports import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+TASKSTREAM = str(Path(sys.executable).parent / "taskstream")
+
+
+@dataclass
+class Figures:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {**asdict(self), "throughput": round(self.throughput, 1)}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    if len(samples) < 2:
+        value = samples[0] * 1000 if samples else 0.0
+        return value, value, value
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
+
+
+async def drive(
+    name: str,
+    call: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    *,
+    base_url: str,
+    concurrency: int,
+    total: int,
+    headers: dict[str, str] | None = None,
+) -> Figures:
+    """Run `total` calls with `concurrency` workers; every call is timed end to end."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=30
+    ) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in counter:
+                started = time.perf_counter()
+                response = await call(client, i)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code >= 400:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    p50, p95, p99 = percentiles(latencies)
+    return Figures(name, len(latencies), errors, elapsed, p50, p95, p99)
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """Start an HTTP server process on a free loopback port; yield its base URL."""
+    port = free_port()
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*argv, "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def table(rows: list[dict[str, object]], columns: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines.append("  ".join("-" * widths[c] for c in columns))
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)

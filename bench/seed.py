@@ -1,0 +1,68 @@
+"""Fast bulk seeding of tasks for one user, straight into the database."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+WORDS = (
+    "invoice report meeting groceries dentist plumber backup deploy review budget "
+    "garden laundry taxes flight hotel renew insurance birthday gift repair"
+).split()
+
+
+def seed_tasks(engine: Engine, owner: uuid.UUID, count: int, *, batch: int = 5000) -> None:
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    if engine.dialect.name == "postgresql":
+        _seed_postgres(engine, owner, count)
+        return
+    rows = []
+    for i in range(count):
+        due = now + timedelta(hours=rng.randint(-500, 2000)) if i % 4 else None
+        rows.append(
+            {
+                "id": uuid.uuid4().hex,
+                "owner_id": owner.hex,
+                "title": " ".join(rng.sample(WORDS, 3)) + f" {i}",
+                "description": " ".join(rng.sample(WORDS, 6)),
+                "status": rng.choice(["todo", "in_progress", "done"]),
+                "priority_rank": rng.randint(1, 4),
+                "due_at": due.replace(tzinfo=None).isoformat(sep=" ") if due else None,
+                "reminders": "[]",
+                "created_at": now.replace(tzinfo=None).isoformat(sep=" "),
+                "updated_at": now.replace(tzinfo=None).isoformat(sep=" "),
+                "version": 1,
+            }
+        )
+    insert = sa.text(
+        "INSERT INTO task (id, owner_id, title, description, status, priority_rank, due_at, "
+        "reminders, created_at, updated_at, version) VALUES (:id, :owner_id, :title, "
+        ":description, :status, :priority_rank, :due_at, :reminders, :created_at, "
+        ":updated_at, :version)"
+    )
+    with engine.begin() as connection:
+        for start in range(0, len(rows), batch):
+            connection.execute(insert, rows[start : start + batch])
+
+
+def _seed_postgres(engine: Engine, owner: uuid.UUID, count: int) -> None:
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
+    statement = sa.text(f"""
+        INSERT INTO task (id, owner_id, title, description, status, priority_rank, due_at,
+                          reminders, created_at, updated_at, version)
+        SELECT gen_random_uuid(), :owner,
+               ({words})[1 + (i * 7) % 20] || ' ' || ({words})[1 + (i * 13) % 20] || ' ' || i,
+               ({words})[1 + (i * 3) % 20] || ' ' || ({words})[1 + (i * 11) % 20],
+               (ARRAY['todo','in_progress','done'])[1 + i % 3], 1 + i % 4,
+               CASE WHEN i % 4 = 0 THEN NULL ELSE now() + ((i % 2500) - 500) * interval '1 hour' END,
+               '[]', now(), now(), 1
+        FROM generate_series(1, :count) AS i
+    """)  # noqa: S608  (the word list is a constant of this module)
+    with engine.begin() as connection:
+        connection.execute(statement, {"owner": owner, "count": count})
+        connection.execute(sa.text("ANALYZE task"))
