@@ -24,6 +24,13 @@ WORK="$PULUMI_CACHE/work"
 export PULUMI_HOME="$PULUMI_CACHE/home"
 mkdir -p "$PULUMI_BIN" "$PROVIDERS_DIR" "$WORK" "$PULUMI_HOME"
 
+# One build at a time per cache: two runs would share work/src and clobber each other.
+exec 9>"$PULUMI_CACHE/.build.lock"
+if ! flock -n 9; then
+    log "another pulumi.sh run holds $PULUMI_CACHE/.build.lock; waiting for it"
+    flock 9
+fi
+
 # Static binaries; -mod=mod lets go fill go.sum for the requirements we rewrite.
 export CGO_ENABLED=0
 export GOFLAGS="-mod=mod -buildvcs=false"
@@ -317,11 +324,12 @@ prepare_digitalocean() {
 prepare_kubernetes() {
     local src=$1 version=$2
     # The provider's Go SDK is a local replace; the published sdk/v4 of the release is equal.
-    # The proxy does not serve pulumi pkg/v3 v3.243.0, which the release requires: build
-    # against the CLI's version (MVS would only ever move it up anyway).
+    # The proxy does not serve the pulumi pkg/v3 v3.243.0 the release requires. v3.246.0 is
+    # the newest it serves before pkg/v3.247.0 made PackageSpec.Provider a pointer, which
+    # this release's schema generator does not compile against.
     (cd "$src" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
         -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@v$version" \
-        -require="$PULUMI_PKG_MOD@v$PULUMI_VERSION" -require="$PULUMI_SDK_MOD@v$PULUMI_VERSION")
+        -require="$PULUMI_PKG_MOD@v3.246.0")
     # Server-side apply helpers at an untagged commit.
     replace_from_mirror "$src" github.com/fluxcd/pkg/ssa \
         v0.71.1-0.20260424094917-4f94dc680419 fluxcd/pkg ssa
