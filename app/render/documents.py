@@ -79,7 +79,8 @@ def helm_document(resource: RecordedResource, component: str) -> Document:
         "version": inputs.get("version"),
         "values": merged_values(resource.inputs),
     }
-    return Document(PurePosixPath("helm", f"{_slug(release)}.yaml"), resource.type, body)
+    path = PurePosixPath("helm", f"{_slug(release)}.yaml")
+    return Document(path, f"{resource.type} {resource.name}", body)
 
 
 def merged_values(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,4 +119,4 @@ def cloud_document(
         "inputs": redact(resource.inputs),
     }
     path = PurePosixPath("cloud", f"{_slug(type_name)}-{_slug(resource.name)}.yaml")
-    return Document(path, resource.type, body)
+    return Document(path, f"{resource.type} {resource.name}", body)

@@ -45,12 +45,21 @@ def summarize(stack: str, recording: Recording) -> Plan:
 
 def table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
     """A plain-text table whose columns are as wide as their widest cell."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
     lines = [headers, tuple("-" * w for w in widths), *rows]
     return "\n".join(
         "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
+
+
+def short_type(token: str) -> str:
+    """`digitalocean:index/vpc:Vpc` as `digitalocean:Vpc`; other tokens unchanged."""
+    package, _, rest = token.partition(":")
+    module, _, name = rest.rpartition(":")
+    return f"{package}:{name}" if module.startswith("index/") else token
 
 
 def plan_text(plan: Plan) -> str:
@@ -60,7 +69,10 @@ def plan_text(plan: Plan) -> str:
         [(c, str(n)) for c, n in plan.by_component.items()], ("component", "count")
     )
     order = table(
-        [(str(i), str(s.wave), s.component, s.type, s.name) for i, s in enumerate(plan.order, 1)],
+        [
+            (str(i), str(s.wave), s.component, short_type(s.type), s.name)
+            for i, s in enumerate(plan.order, 1)
+        ],
         ("#", "wave", "component", "type", "name"),
     )
     return (

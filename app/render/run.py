@@ -18,6 +18,7 @@ from app.render.graph import components
 from app.render.plan import Plan, summarize
 from app.render.source import load_source, record
 from app.render.verdict import check, policy_resources
+from infra.offline import Recording
 from policy.model import Violation
 
 # What a render owns inside --out; only these are cleared, so a stale file never survives.
@@ -58,7 +59,7 @@ def render(stack: str, out: Path, project_dir: Path) -> Render:
     return result
 
 
-def _documents(recording: Any) -> Iterator[Document]:
+def _documents(recording: Recording) -> Iterator[Document]:
     component = components(recording)
     names = {r.urn: r.name for r in recording.resources}
     taken: set[str] = set()

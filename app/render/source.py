@@ -24,7 +24,9 @@ class Source:
 
 
 def available_stacks(project_dir: Path) -> list[str]:
-    names = (p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in _stack_files(project_dir))
+    names = (
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in _stack_files(project_dir)
+    )
     return sorted(names)
 
 
