@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -99,6 +100,22 @@ def run(host: HostOption = "127.0.0.1", port: PortOption = HTTP_PORT) -> None:
     from app.embedded import serve_embedded
 
     serve_embedded(host=host, port=port)
+
+
+@cli.command()
+def render(
+    stack: Annotated[str, typer.Option(help="The stack to render: dev, prod or local.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the render into.")],
+    project_dir: Annotated[
+        Path, typer.Option(help="Where Pulumi.yaml and Pulumi.<stack>.yaml live.")
+    ] = Path("."),
+) -> None:
+    """Render the platform offline (mock engine, no credentials) and apply the policy pack."""
+    from app.render.command import run_command
+
+    code = run_command(stack, out, project_dir, typer.echo)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:
