@@ -10,9 +10,27 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 WORDS = (
-    "invoice report meeting groceries dentist plumber backup deploy review budget "
-    "garden laundry taxes flight hotel renew insurance birthday gift repair"
-).split()
+    "invoice",
+    "report",
+    "meeting",
+    "groceries",
+    "dentist",
+    "plumber",
+    "backup",
+    "deploy",
+    "review",
+    "budget",
+    "garden",
+    "laundry",
+    "taxes",
+    "flight",
+    "hotel",
+    "renew",
+    "insurance",
+    "birthday",
+    "gift",
+    "repair",
+)
 
 
 def seed_tasks(engine: Engine, owner: uuid.UUID, count: int, *, batch: int = 5000) -> None:
@@ -59,7 +77,8 @@ def _seed_postgres(engine: Engine, owner: uuid.UUID, count: int) -> None:
                ({words})[1 + (i * 7) % 20] || ' ' || ({words})[1 + (i * 13) % 20] || ' ' || i,
                ({words})[1 + (i * 3) % 20] || ' ' || ({words})[1 + (i * 11) % 20],
                (ARRAY['todo','in_progress','done'])[1 + i % 3], 1 + i % 4,
-               CASE WHEN i % 4 = 0 THEN NULL ELSE now() + ((i % 2500) - 500) * interval '1 hour' END,
+               CASE WHEN i % 4 = 0 THEN NULL
+                    ELSE now() + ((i % 2500) - 500) * interval '1 hour' END,
                '[]', now(), now(), 1
         FROM generate_series(1, :count) AS i
     """)  # noqa: S608  (the word list is a constant of this module)

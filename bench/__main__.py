@@ -1,0 +1,68 @@
+"""Run every benchmark and print one report: `uv run python -m bench [--quick]`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def _machine() -> dict[str, object]:
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller volumes")
+    parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {json.dumps(_machine())}\n")
+    quick = ["--quick"] if args.quick else []
+    runs = [
+        (
+            "api",
+            [
+                "bench.api_bench",
+                "--requests",
+                "150" if args.quick else "400",
+                "--tasks",
+                "2000" if args.quick else "10000",
+            ],
+        ),
+        (
+            "events",
+            ["bench.events_bench", "--backend", "postgres", *quick],
+        ),
+    ]
+    if importlib.util.find_spec("bench.render_bench") is not None:
+        runs.append(("render", ["bench.render_bench"]))
+    failed = []
+    for name, module in runs:
+        print(f"== {name} ==", flush=True)
+        result = subprocess.run(
+            [sys.executable, "-m", *module, "--json", str(args.out / f"{name}.json")], check=False
+        )
+        if result.returncode:
+            failed.append(name)
+        print()
+    (args.out / "machine.json").write_text(json.dumps(_machine(), indent=2))
+    print(f"figures written to {args.out}/")
+    if failed:
+        sys.exit(f"benchmarks failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
