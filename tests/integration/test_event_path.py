@@ -1,0 +1,504 @@
+"""The whole event path on real engines: PostgreSQL, Kafka, and api, relay, notifier and
+recurrer each beside its own daprd, loaded with the resources the cluster applies.
+
+Every check waits (bounded) on persisted state: rows in PostgreSQL, messages on the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from app.contract import NOTIFIER, PUBSUB_NAME, RECURRER, TASK_EVENTS, TOPICS
+from app.db import make_engine
+from app.models.events import DeadLetter, InboxEntry, OutboxEvent, ScheduledReminder
+from app.models.notification import Notification
+from tests.integration.conftest import failed
+from tests.support.engines import require_daprd, require_engine, require_kafka
+from tests.support.kafka import KafkaBroker
+from tests.support.postgres import PostgresServer
+from tests.support.waiting import wait_until
+from tools.dev.stack import EventPath
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+CONSUMERS = (NOTIFIER.app_id, RECURRER.app_id)
+STREAM_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    headers: dict[str, str]
+
+
+# -- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack(
+    postgres_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EventPath]:
+    require_daprd()
+    require_kafka()
+    require_engine("postgresql", postgres_server is not None, "run tools/engines/postgres.sh")
+    assert postgres_server is not None
+    name = f"event_path_{uuid.uuid4().hex[:8]}"
+    url = postgres_server.create_database(name)
+    workdir: Path = tmp_path_factory.mktemp("event-path")
+    try:
+        with KafkaBroker() as broker:
+            broker.create_topics(TOPICS)
+            with EventPath(database_url=url, broker=broker, workdir=workdir) as path:
+                yield path
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(autouse=True)
+def _print_logs_on_failure(request: pytest.FixtureRequest, stack: EventPath) -> Iterator[None]:
+    yield
+    if failed(request.node):
+        print(f"\n===== process logs (in {stack.logs}) =====\n{stack.log_tails()}")
+
+
+@pytest.fixture(scope="module")
+def db(stack: EventPath) -> Iterator[Engine]:
+    engine = make_engine(stack.database_url, pool_size=4)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api(stack: EventPath) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{stack.api_url}/api/v1", timeout=30) as client:
+        yield client
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def register(api: httpx.Client) -> User:
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    created = api.post("/auth/register", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201, f"registration failed: {created.text}"
+    token = api.post("/auth/token", data={"username": email, "password": PASSWORD})
+    assert token.status_code == 200, f"login failed: {token.text}"
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return User(id=uuid.UUID(created.json()["id"]), headers=headers)
+
+
+def create_task(
+    api: httpx.Client, user: User, *, title: str, due_at: datetime, reminders: list[str]
+) -> dict[str, Any]:
+    response = api.post(
+        "/tasks",
+        headers=user.headers,
+        json={"title": title, "due_at": due_at.isoformat(), "reminders": reminders},
+    )
+    assert response.status_code == 201, f"creating a task failed: {response.text}"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def api_get(api: httpx.Client, user: User, path: str, **params: Any) -> Any:
+    response = api.get(path, headers=user.headers, params=params)
+    assert response.status_code == 200, f"GET {path} failed: {response.text}"
+    return response.json()
+
+
+def api_post(api: httpx.Client, user: User, path: str) -> Any:
+    response = api.post(path, headers=user.headers)
+    assert response.status_code == 200, f"POST {path} failed: {response.text}"
+    return response.json()
+
+
+def reminders_of(db: Engine, task_id: str) -> list[ScheduledReminder]:
+    with Session(db) as session:
+        query = select(ScheduledReminder).where(ScheduledReminder.task_id == uuid.UUID(task_id))
+        return list(session.exec(query))
+
+
+def events_of(db: Engine, task_id: str, event_type: str) -> list[OutboxEvent]:
+    with Session(db) as session:
+        query = (
+            select(OutboxEvent)
+            .where(
+                OutboxEvent.aggregate_id == uuid.UUID(task_id),
+                OutboxEvent.event_type == event_type,
+            )
+            .order_by(col(OutboxEvent.id))
+        )
+        return list(session.exec(query))
+
+
+def consumed_by(db: Engine, event_id: str) -> set[str]:
+    with Session(db) as session:
+        query = select(InboxEntry.consumer).where(InboxEntry.event_id == event_id)
+        return set(session.exec(query))
+
+
+def count(db: Engine, query: Any) -> int:
+    with Session(db) as session:
+        return int(session.exec(query).one())
+
+
+def dead_letters_where(db: Engine, *conditions: Any) -> list[DeadLetter]:
+    with Session(db) as session:
+        return list(session.exec(select(DeadLetter).where(*conditions)))
+
+
+def ready(url: str) -> int:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=10).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def on_dead_letter_topic(broker: KafkaBroker, matches: Any, want: int) -> list[dict[str, Any]]:
+    """The CloudEvents on task-events-dlq that `matches`, once `want` of them are there."""
+    found: list[dict[str, Any]] = []
+
+    def probe() -> bool:
+        nonlocal found
+        messages = broker.consume(TASK_EVENTS.dead_letter, 1000, timeout=3)
+        found = [event for m in messages if m.value and matches(event := json.loads(m.value))]
+        return len(found) >= want
+
+    wait_until(probe, timeout=90, what=f"{want} matching events on {TASK_EVENTS.dead_letter}")
+    return found
+
+
+def partition_of(broker: KafkaBroker, topic: str, key: str) -> int:
+    """The partition Dapr's producer put `key` on (its hash differs from librdkafka's)."""
+    messages = broker.consume(topic, 10_000, timeout=5)
+    partitions = {m.partition for m in messages if m.key == key.encode()}
+    assert len(partitions) == 1, f"key {key} is on partitions {partitions} of {topic}"
+    return partitions.pop()
+
+
+def produce_raw(broker: KafkaBroker, topic: str, partition: int, key: str, value: bytes) -> None:
+    """Write straight to one partition, bypassing Dapr and its CloudEvent envelope."""
+    from confluent_kafka import Producer
+
+    producer = Producer(broker.client_config(acks="all"))
+    producer.produce(topic, value=value, key=key, partition=partition)
+    assert producer.flush(30) == 0, f"producing to {topic}[{partition}] timed out"
+
+
+# -- the tests -------------------------------------------------------------------------
+
+
+def test_a_task_created_and_changed_through_the_api_reaches_both_workers(
+    api: httpx.Client, db: Engine
+) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(days=2)
+    task = create_task(api, user, title="Renew passport", due_at=due, reminders=["PT1H", "P1D"])
+
+    scheduled = wait_until(
+        lambda: len(rows := reminders_of(db, task["id"])) == 2 and rows,
+        timeout=60,
+        what="the notifier to schedule both reminders",
+    )
+    [created] = events_of(db, task["id"], "task.created")
+    consumers = wait_until(
+        lambda: (seen := consumed_by(db, str(created.event_id))) == set(CONSUMERS) and seen,
+        timeout=60,
+        what="both workers to record task.created in their inbox",
+    )
+
+    assert consumers == set(CONSUMERS)
+    assert {r.offset for r in scheduled} == {"PT1H", "P1D"}, "wrong reminder offsets"
+    assert {r.state for r in scheduled} == {"pending"}, "reminders of a future task must wait"
+    assert {r.remind_at for r in scheduled} == {
+        due - timedelta(hours=1),
+        due - timedelta(days=1),
+    }, "remind_at is not due_at minus the offset"
+
+    changed = api.patch(f"/tasks/{task['id']}", headers=user.headers, json={"reminders": ["PT2H"]})
+    assert changed.status_code == 200, f"changing the reminders failed: {changed.text}"
+    rescheduled = wait_until(
+        lambda: [r.offset for r in reminders_of(db, task["id"])] == ["PT2H"],
+        timeout=60,
+        what="the notifier to apply task.updated",
+    )
+    assert rescheduled
+
+
+def test_a_reminder_due_in_a_few_seconds_lands_in_the_inbox(api: httpx.Client) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(seconds=4)
+    task = create_task(api, user, title="Call back", due_at=due, reminders=["PT0S"])
+
+    inbox = wait_until(
+        lambda: api_get(api, user, "/notifications")["items"],
+        timeout=60,
+        what="the reminder notification",
+    )
+
+    assert [n["title"] for n in inbox] == ["Reminder: Call back"], f"unexpected inbox {inbox}"
+    assert inbox[0]["task_id"] == task["id"], "the notification names another task"
+    delivered = datetime.fromisoformat(inbox[0]["created_at"])
+    assert delivered >= due, f"delivered at {delivered}, before the due time {due}"
+    assert api_get(api, user, "/notifications/unread-count") == {"unread": 1}
+
+
+def test_completing_an_after_completion_occurrence_yields_exactly_one_next_occurrence(
+    api: httpx.Client, db: Engine, stack: EventPath
+) -> None:
+    user = register(api)
+    created = api.post(
+        "/recurring-tasks",
+        headers=user.headers,
+        json={
+            "title": "Water plants",
+            "preset": {"frequency": "daily", "interval": 3},
+            "mode": "after_completion",
+            "start": "2030-01-01T08:00:00",
+            "timezone": "Europe/Paris",
+        },
+    )
+    assert created.status_code == 201, f"creating the series failed: {created.text}"
+    series_id = created.json()["id"]
+    [first] = api_get(api, user, "/tasks", series_id=series_id)["items"]
+
+    api_post(api, user, f"/tasks/{first['id']}/complete")
+    page = wait_until(
+        lambda: (p := api_get(api, user, "/tasks", series_id=series_id))["total"] == 2 and p,
+        timeout=60,
+        what="the recurrer to create the next occurrence",
+    )
+    [following] = [t for t in page["items"] if t["id"] != first["id"]]
+    assert following["status"] == "todo", "the next occurrence should be open"
+
+    # A redelivery of the same completion (same CloudEvent id, same partition), then a
+    # reopen and a second completion: none of them may add an occurrence.
+    [completion] = events_of(db, first["id"], "task.completed")
+    republished = stack.service("api").sidecar.publish(
+        PUBSUB_NAME,
+        TASK_EVENTS.name,
+        completion.payload,
+        partition_key=str(completion.aggregate_id),
+        cloudevent_id=str(completion.event_id),
+    )
+    assert republished.status_code == 204, f"republishing failed: {republished.text}"
+    api_post(api, user, f"/tasks/{first['id']}/reopen")
+    api_post(api, user, f"/tasks/{first['id']}/complete")
+    second = wait_until(
+        lambda: len(done := events_of(db, first["id"], "task.completed")) == 2 and done[1],
+        timeout=30,
+        what="the second task.completed in the outbox",
+    )
+    wait_until(
+        lambda: RECURRER.app_id in consumed_by(db, str(second.event_id)),
+        timeout=60,
+        what="the recurrer to consume the second completion",
+    )
+
+    total = api_get(api, user, "/tasks", series_id=series_id)["total"]
+    assert total == 2, f"the series has {total} occurrences after redelivery and re-completion"
+
+
+def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_stream_keeps_flowing(
+    api: httpx.Client, db: Engine, stack: EventPath
+) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(days=1)
+    task = create_task(api, user, title="Pay rent", due_at=due, reminders=["PT1H"])
+    wait_until(
+        lambda: reminders_of(db, task["id"]),
+        timeout=60,
+        what="the notifier to schedule the reminder",
+    )
+    partition = partition_of(stack.broker, TASK_EVENTS.name, task["id"])
+
+    # Two poisons on the task's own partition, ahead of its next change: a CloudEvent whose
+    # payload fails validation (through Dapr), and a JSON body that is no CloudEvent at all
+    # (straight onto the broker).
+    poison_id = f"poison-{uuid.uuid4()}"
+    published = stack.service("api").sidecar.publish(
+        PUBSUB_NAME,
+        TASK_EVENTS.name,
+        {"schema_version": 999, "event_type": "task.created"},
+        partition_key=task["id"],
+        cloudevent_id=poison_id,
+    )
+    assert published.status_code == 204, f"publishing the poison failed: {published.text}"
+    marker = f"not-a-cloudevent-{uuid.uuid4()}"
+    produce_raw(
+        stack.broker,
+        TASK_EVENTS.name,
+        partition,
+        task["id"],
+        json.dumps({"marker": marker}).encode(),
+    )
+
+    changed = api.patch(f"/tasks/{task['id']}", headers=user.headers, json={"reminders": ["PT3H"]})
+    assert changed.status_code == 200, f"changing the task failed: {changed.text}"
+    wait_until(
+        lambda: [r.offset for r in reminders_of(db, task["id"])] == ["PT3H"],
+        timeout=90,
+        what="the change behind the poisons to be applied",
+    )
+
+    refused = {d.consumer for d in dead_letters_where(db, DeadLetter.event_id == poison_id)}
+    assert refused == set(CONSUMERS), f"consumers that refused the poison: {refused}"
+    unenveloped = dead_letters_where(db, col(DeadLetter.body).contains(marker))
+    assert {d.consumer for d in unenveloped} == set(CONSUMERS), "the raw poison was not refused"
+    assert all(d.reason.startswith("envelope") for d in unenveloped), "wrong refusal reason"
+
+    # One copy per subscriber: each consumer's sidecar dead-letters what its app dropped.
+    dead = on_dead_letter_topic(stack.broker, lambda e: e.get("id") == poison_id, want=2)
+    assert len(dead) == 2, f"{len(dead)} copies of the poison on the dead-letter topic"
+    assert dead[0]["data"] == {"schema_version": 999, "event_type": "task.created"}
+    raw = on_dead_letter_topic(stack.broker, lambda e: e.get("marker") == marker, want=2)
+    assert len(raw) == 2, f"{len(raw)} copies of the raw poison on the dead-letter topic"
+
+
+@pytest.mark.timeout(900)
+def test_a_worker_crashing_mid_stream_of_a_thousand_events_loses_and_repeats_nothing(
+    api: httpx.Client, db: Engine, stack: EventPath
+) -> None:
+    user = register(api)
+    notifier = stack.service("notifier")
+    of_user = col(OutboxEvent.owner_id) == user.id
+
+    def notifier_applied(topic: str) -> int:
+        return count(
+            db,
+            select(func.count())
+            .select_from(InboxEntry)
+            .join(OutboxEvent, sa.cast(OutboxEvent.event_id, sa.String) == InboxEntry.event_id)
+            .where(of_user, InboxEntry.consumer == NOTIFIER.app_id, OutboxEvent.topic == topic),
+        )
+
+    def create(n: int) -> None:
+        # Due 20 s after creation, so every reminder is still pending when scheduled.
+        due = datetime.now(UTC) + timedelta(seconds=20)
+        create_task(api, user, title=f"stream {n}", due_at=due, reminders=["PT0S"])
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        creations = [pool.submit(create, n) for n in range(STREAM_SIZE)]
+        wait_until(
+            lambda: notifier_applied(TASK_EVENTS.name) >= 100,
+            timeout=120,
+            what="the notifier to get going on the stream",
+        )
+        notifier.kill()
+        at_crash = notifier_applied(TASK_EVENTS.name)
+        time.sleep(3)
+        notifier.start()
+        for creation in creations:
+            creation.result()
+    created_in = time.monotonic() - started
+    assert at_crash < STREAM_SIZE, f"the crash came after the stream ({at_crash} applied)"
+
+    wait_until(
+        lambda: (
+            count(
+                db,
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.owner_id == user.id),
+            )
+            >= STREAM_SIZE
+        ),
+        timeout=300,
+        what=f"{STREAM_SIZE} reminder notifications",
+    )
+    time.sleep(2)  # anything applied twice would show up now
+
+    notifications = count(
+        db, select(func.count()).select_from(Notification).where(Notification.owner_id == user.id)
+    )
+    distinct_tasks = count(
+        db,
+        select(func.count(sa.distinct(Notification.task_id))).where(
+            Notification.owner_id == user.id
+        ),
+    )
+    fired = count(
+        db,
+        select(func.count())
+        .select_from(ScheduledReminder)
+        .where(ScheduledReminder.owner_id == user.id, ScheduledReminder.state == "fired"),
+    )
+    reminders = count(
+        db,
+        select(func.count())
+        .select_from(ScheduledReminder)
+        .where(ScheduledReminder.owner_id == user.id),
+    )
+    assert notifications == STREAM_SIZE, f"{notifications} notifications for {STREAM_SIZE} tasks"
+    assert distinct_tasks == STREAM_SIZE, f"only {distinct_tasks} tasks were notified"
+    assert reminders == STREAM_SIZE, f"{reminders} scheduled reminders for {STREAM_SIZE} tasks"
+    assert fired == STREAM_SIZE, f"{fired} of {STREAM_SIZE} reminders fired"
+    assert notifier_applied(TASK_EVENTS.name) == STREAM_SIZE, "task events missing in the inbox"
+    assert notifier_applied("reminders") == STREAM_SIZE, "reminder events missing in the inbox"
+    refused = dead_letters_where(db, col(DeadLetter.body).contains(str(user.id)))
+    assert not refused, f"{len(refused)} events of the stream were dead-lettered"
+    print(f"\n{STREAM_SIZE} tasks created in {created_in:.1f}s; crash after {at_crash} applied")
+
+
+def test_a_broker_outage_holds_events_in_the_outbox_and_delivers_them_after(
+    api: httpx.Client, db: Engine, stack: EventPath
+) -> None:
+    user = register(api)
+    relay = stack.service("relay")
+    pending = (
+        select(func.count())
+        .select_from(OutboxEvent)
+        .where(OutboxEvent.owner_id == user.id, col(OutboxEvent.published_at).is_(None))
+    )
+    assert ready(relay.url) == 200, "the relay should be ready before the outage"
+
+    stack.broker.stop()
+    try:
+        due = datetime.now(UTC) + timedelta(days=1)
+        tasks = [
+            create_task(api, user, title=f"during outage {n}", due_at=due, reminders=["PT1H"])
+            for n in range(3)
+        ]
+        wait_until(
+            lambda: ready(relay.url) == 503,
+            timeout=90,
+            what="the relay's /readyz to fail while the broker is down",
+        )
+        held = count(db, pending)
+        assert held > 0, "the outbox should hold the events while the broker is down"
+        time.sleep(3)
+    finally:
+        stack.broker.start()
+
+    wait_until(
+        lambda: count(db, pending) == 0,
+        timeout=180,
+        what="the relay to publish what the outbox held",
+    )
+    for task in tasks:
+        wait_until(
+            lambda task=task: reminders_of(db, task["id"]),
+            timeout=120,
+            what=f"the notifier to schedule {task['title']}",
+        )
+    wait_until(lambda: ready(relay.url) == 200, timeout=60, what="the relay to be ready again")
+
+    scheduled = sum(len(reminders_of(db, task["id"])) for task in tasks)
+    assert scheduled == len(tasks), f"{scheduled} reminders for {len(tasks)} tasks"
+    assert held <= len(tasks), f"{held} events held for {len(tasks)} changes"
