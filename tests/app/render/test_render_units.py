@@ -1,0 +1,79 @@
+"""The render's pure parts: redaction, ordering, secret stand-ins and the policy step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.render.graph import dependency_order
+from app.render.plan import short_type
+from app.render.redact import REDACTED, redact
+from app.render.source import secret_stand_ins
+from app.render.verdict import check
+from infra.offline import SECRET_MARKER, RecordedResource, Recording
+from policy.model import Resource
+
+
+def _secret(value: object) -> dict[str, object]:
+    return {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": value}
+
+
+def _resource(name: str, parent: str = "", deps: tuple[str, ...] = ()) -> RecordedResource:
+    urn = f"urn:pulumi:dev::taskstream::test:index:Thing::{name}"
+    return RecordedResource(
+        "test:index:Thing", name, urn, True, {}, parent, "", list(deps), False, "", []
+    )
+
+
+def test_a_secret_map_keeps_its_keys_and_masks_every_value() -> None:
+    inputs = {"stringData": _secret({"url": "postgres://x", "nested": {"token": "t"}})}
+    assert redact(inputs) == {"stringData": {"url": REDACTED, "nested": {"token": REDACTED}}}
+
+
+def test_whole_float_numbers_come_back_as_integers_and_others_stay() -> None:
+    assert redact({"replicas": 2.0, "ratio": 0.5}) == {"replicas": 2, "ratio": 0.5}, (
+        "the engine's doubles were not turned back into integers"
+    )
+
+
+def test_dependencies_come_before_their_dependents_in_waves() -> None:
+    a = _resource("a")
+    b = _resource("b", parent=a.urn)
+    c = _resource("c", deps=(b.urn,))
+    steps = dependency_order(Recording(resources=[c, b, a]))
+    assert [(s.name, s.wave) for s in steps] == [("a", 0), ("b", 1), ("c", 2)], (
+        f"wrong order: {steps}"
+    )
+
+
+def test_a_dependency_cycle_is_reported_with_the_resources_in_it() -> None:
+    a = _resource("a", deps=("urn:pulumi:dev::taskstream::test:index:Thing::b",))
+    b = _resource("b", deps=(a.urn,))
+    with pytest.raises(ValueError, match="cycle among: a, b"):
+        dependency_order(Recording(resources=[a, b]))
+
+
+def test_index_modules_are_dropped_from_short_type_names() -> None:
+    assert short_type("digitalocean:index/vpc:Vpc") == "digitalocean:Vpc"
+    assert short_type("kubernetes:apps/v1:Deployment") == "kubernetes:apps/v1:Deployment"
+
+
+def test_missing_webhook_urls_get_marked_stand_ins_for_each_receiver() -> None:
+    stand_ins = secret_stand_ins({"alertReceivers": '["oncall", "team"]'})
+    urls = json.loads(stand_ins["alertWebhookUrls"])
+    assert set(urls) == {"oncall", "team"}, "a receiver has no stand-in URL"
+    assert all(SECRET_MARKER in url and url.startswith("https://") for url in urls.values())
+    assert secret_stand_ins({}) == {}, "a stack without receivers needs no stand-in"
+
+
+def test_a_privileged_container_fed_to_the_policy_step_is_a_violation() -> None:
+    pod = {"containers": [{"name": "x", "image": "x:1", "securityContext": {"privileged": True}}]}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "bad"},
+        "spec": {"replicas": 1, "template": {"spec": pod}},
+    }
+    violations = check([Resource("kubernetes:apps/v1:Deployment", "bad", deployment)], "dev")
+    assert "no-privilege" in {v.policy for v in violations}, f"not flagged: {violations}"
