@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ LAG = Gauge("taskstream_outbox_lag_seconds", "Age of the oldest unpublished outb
 PENDING = Gauge("taskstream_outbox_pending", "Unpublished outbox events")
 
 CLAIM_LEASE = timedelta(seconds=30)
+GAUGE_INTERVAL_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 60.0
 
 
@@ -45,6 +47,7 @@ class OutboxRelay:
         # The sidecar's own health stays green while the broker is down; only a publish
         # tells, so readiness follows the latest batch: not ready if nothing in it went out.
         self.last_publish_failed = False
+        self._gauges_at = 0.0
 
     def _claim(self) -> list[OutboxEvent]:
         """Lease a batch of due rows to this instance (SKIP LOCKED on PostgreSQL)."""
@@ -121,6 +124,7 @@ class OutboxRelay:
         """Publish one batch; returns how many rows were published."""
         rows = self._claim()
         published = 0
+        sent: list[OutboxEvent] = []
         blocked: dict[uuid.UUID, datetime | None] = {}
         for row in rows:
             if row.aggregate_id in blocked:
@@ -138,13 +142,30 @@ class OutboxRelay:
                 log.warning("publish of outbox event %s failed: %s", row.id, exc)
                 blocked[row.aggregate_id] = self._settle(row, exc)
                 continue
-            self._settle(row, None)
+            sent.append(row)
             PUBLISHED.labels(row.topic).inc()
             published += 1
+        self._mark_sent(sent)
         if rows:
             self.last_publish_failed = published == 0 and bool(blocked)
-        self.update_gauges()
+        if time.monotonic() - self._gauges_at > GAUGE_INTERVAL_SECONDS:
+            self.update_gauges()
         return published
+
+    def _mark_sent(self, rows: list[OutboxEvent]) -> None:
+        """One statement for the batch; a crash before it only means a republish (deduped)."""
+        if not rows:
+            return
+        with Session(self.engine) as session:
+            session.execute(
+                sa.update(OutboxEvent)
+                .where(
+                    col(OutboxEvent.id).in_([row.id for row in rows]),
+                    col(OutboxEvent.claimed_by) == self.instance,
+                )
+                .values(published_at=utcnow(), claimed_by=None, claimed_until=None)
+            )
+            session.commit()
 
     def check_publishing(self) -> None:
         """Readiness: raises while the latest batch published nothing because publishing failed."""
@@ -152,6 +173,7 @@ class OutboxRelay:
             raise RuntimeError("the latest publish failed; the broker or sidecar is unavailable")
 
     def update_gauges(self) -> None:
+        self._gauges_at = time.monotonic()
         with Session(self.engine) as session:
             count, oldest = session.exec(
                 select(func.count(), func.min(col(OutboxEvent.created_at))).where(
