@@ -15,9 +15,12 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.config import NAMESPACE, parse_stack_config
+from infra.config import parse_stack_config
+from infra.config_fields import NAMESPACE
 from infra.config_model import StackConfig
 
 # Every secret output the mock engine fabricates contains this marker, so a test can find
@@ -177,8 +180,8 @@ class _RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return mocks.resource_pb2.RegisterResourceResponse(urn=urn)
-        mocks._ensure_event_loop()
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         inputs = rpc.deserialize_properties(request.object)
         self.recording.resources.append(
             RecordedResource(
@@ -195,7 +198,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
             )
         )
-        resource_id, state = self.mocks.new_resource(
+        new_id, state = self.mocks.new_resource(
             mocks.MockResourceArgs(
                 typ=request.type,
                 name=request.name,
@@ -208,16 +211,17 @@ class _RecordingMonitor(mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = {_SECRET_SIG: _SECRET_VALUE, "value": state[key]}
-        response = mocks._sync_await(rpc.serialize_properties(state, {}))
+        response = _sync_await(rpc.serialize_properties(state, {}))
+        resource_id = new_id or ""
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        return mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=response)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=response)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        mocks._ensure_event_loop()
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         self.recording.invokes.append(
             RecordedInvoke(token=request.tok, args=rpc.deserialize_properties(request.args))
         )
-        return super().Invoke(request)
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
 
 def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recording:
@@ -235,7 +239,7 @@ def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recordin
         pulumi.Output.all(**outputs).apply(recording.outputs.update)
 
     # The SDK keeps its futures on the thread's loop; run there, as pulumi's own test helper does.
-    mocks._sync_await(run_pulumi_func(program))
+    _sync_await(run_pulumi_func(program))
     return recording
 
 

@@ -53,8 +53,10 @@ class App(pulumi.ComponentResource):
             "migrate",
             metadata=api({"namespace": args.namespace, "labels": labels("taskstream-migrate")}),
             spec=self._image.apply(
-                lambda image: app_workloads.migration_job_spec(
-                    image=image, env=self._env, pull_secret=args.pull_secret
+                lambda image: api(
+                    app_workloads.migration_job_spec(
+                        image=image, env=self._env, pull_secret=args.pull_secret
+                    )
                 )
             ),
             opts=args.placement.opts(self, depends_on=[*args.foundation, *self.policies]),
@@ -96,13 +98,15 @@ class App(pulumi.ComponentResource):
             process.name,
             metadata=api(meta),
             spec=self._image.apply(
-                lambda image: app_workloads.deployment_spec(
-                    process,
-                    service,
-                    image=image,
-                    env=self._env,
-                    pull_secret=args.pull_secret,
-                    dapr_config=args.dapr_config,
+                lambda image: api(
+                    app_workloads.deployment_spec(
+                        process,
+                        service,
+                        image=image,
+                        env=self._env,
+                        pull_secret=args.pull_secret,
+                        dapr_config=args.dapr_config,
+                    )
                 )
             ),
             opts=args.placement.opts(
