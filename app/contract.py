@@ -19,6 +19,11 @@ ENV_CORS_ORIGINS = "TASKSTREAM_CORS_ORIGINS"
 # exist, as in the cluster, so the worker lists none and Dapr does not see them twice).
 ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"
 
+# Metric names the platform's alerts and dashboards query.
+METRIC_HTTP_REQUESTS = "taskstream_http_requests_total"
+METRIC_HTTP_LATENCY = "taskstream_http_request_duration_seconds"
+METRIC_OUTBOX_OLDEST_PENDING = "taskstream_outbox_oldest_pending_seconds"
+
 PUBSUB_NAME = "taskstream-pubsub"
 DEAD_LETTER_SUFFIX = "-dlq"
 

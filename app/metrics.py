@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter(
-    "taskstream_http_requests_total", "HTTP requests served", ["method", "route", "status"]
-)
+from app.contract import METRIC_HTTP_LATENCY, METRIC_HTTP_REQUESTS
+
+REQUESTS = Counter(METRIC_HTTP_REQUESTS, "HTTP requests served", ["method", "route", "status"])
 LATENCY = Histogram(
-    "taskstream_http_request_duration_seconds",
+    METRIC_HTTP_LATENCY,
     "HTTP request latency",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),

@@ -8,9 +8,9 @@ from app import contract
 
 # Metric names the alerts and dashboards read. The HTTP ones come from app/metrics.py and
 # the dapr_/redpanda_ ones from the sidecar and broker; the outbox gauge is the relay's.
-HTTP_REQUESTS = "taskstream_http_requests_total"
-HTTP_LATENCY = "taskstream_http_request_duration_seconds"
-OUTBOX_OLDEST_PENDING = "taskstream_outbox_oldest_pending_seconds"
+HTTP_REQUESTS = contract.METRIC_HTTP_REQUESTS
+HTTP_LATENCY = contract.METRIC_HTTP_LATENCY
+OUTBOX_OLDEST_PENDING = contract.METRIC_OUTBOX_OLDEST_PENDING
 DAPR_PUBSUB_INGRESS = "dapr_component_pubsub_ingress_count"
 REDPANDA_MAX_OFFSET = "redpanda_kafka_max_offset"
 REDPANDA_UNDER_REPLICATED = "redpanda_kafka_under_replicated_replicas"

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from app.contract import METRIC_OUTBOX_OLDEST_PENDING
 from app.db import utcnow
 from app.events.publisher import Publisher, PublishError
 from app.models.events import OutboxEvent
@@ -24,7 +25,7 @@ PUBLISHED = Counter("taskstream_outbox_published_total", "Outbox events publishe
 FAILURES = Counter(
     "taskstream_outbox_publish_failures_total", "Failed publish attempts", ["topic", "reason"]
 )
-LAG = Gauge("taskstream_outbox_lag_seconds", "Age of the oldest unpublished outbox event")
+LAG = Gauge(METRIC_OUTBOX_OLDEST_PENDING, "Age of the oldest unpublished outbox event")
 PENDING = Gauge("taskstream_outbox_pending", "Unpublished outbox events")
 
 CLAIM_LEASE = timedelta(seconds=30)

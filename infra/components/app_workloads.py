@@ -36,6 +36,8 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
         {"name": contract.ENV_EVENT_BUS, "value": "dapr"},
         {"name": contract.ENV_DAPR_HTTP_ENDPOINT, "value": "http://127.0.0.1:3500"},
         {"name": contract.ENV_PUBSUB_NAME, "value": contract.PUBSUB_NAME},
+        # The Subscription resources declare the workers' subscriptions.
+        {"name": contract.ENV_DAPR_SUBSCRIPTIONS, "value": "declarative"},
         {"name": contract.ENV_LOG_LEVEL, "value": "INFO"},
         {"name": contract.ENV_CORS_ORIGINS, "value": cors_origins},
     ]
