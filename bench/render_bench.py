@@ -1,0 +1,128 @@
+"""How long `taskstream render` takes per stack: as a fresh process and warm in-process.
+
+`uv run python -m bench.render_bench [--repeat N] [--json PATH]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import REPO, TASKSTREAM, table
+
+STACKS = ("dev", "prod")
+TARGET_SECONDS = {"prod": 3.0}
+_SELF_REPORTED = re.compile(r"rendered \S+ in (\d+\.\d+) s")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cli_once(stack: str, out: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall time and CPU time of one fresh `taskstream render` process, and the runtime it
+    printed; on a loaded machine the CPU time is the figure that does not depend on neighbours."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    result = subprocess.run(
+        [TASKSTREAM, "render", "--stack", stack, "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if result.returncode:
+        raise SystemExit(
+            f"render {stack} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+    reported = _SELF_REPORTED.search(result.stdout)
+    printed = float(reported.group(1)) if reported else float("nan")
+    return wall, _children_cpu() - cpu, printed
+
+
+def _in_process(stack: str, out: Path, repeat: int) -> tuple[list[float], list[float]]:
+    from app.render.run import render
+
+    render(stack, out, REPO)  # the first run pays for importing the SDKs
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu = time.process_time()
+        walls.append(render(stack, out, REPO).seconds)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus
+
+
+def _row(
+    stack: str,
+    mode: str,
+    samples: list[float],
+    cpu: list[float],
+    printed: list[float] | None = None,
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "stack": stack,
+        "mode": mode,
+        "runs": len(samples),
+        "median_s": round(statistics.median(samples), 2),
+        "min_s": round(min(samples), 2),
+        "max_s": round(max(samples), 2),
+        "cpu_s": round(statistics.median(cpu), 2),
+    }
+    if printed:
+        row["printed_s"] = round(statistics.median(printed), 2)
+    target = TARGET_SECONDS.get(stack)
+    row["target_s"] = target if target is not None else ""
+    return row
+
+
+def measure(repeat: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="render-bench-") as scratch:
+        base = Path(scratch)
+        as_is = dict(os.environ)
+        # With bytecode cached, as after `uv sync --compile-bytecode`: compiled once, here.
+        cached = {**as_is, "PYTHONPYCACHEPREFIX": str(base / "pycache")}
+        cached.pop("PYTHONDONTWRITEBYTECODE", None)
+        modes = [("cli, bytecode cached", cached)]
+        if as_is.get("PYTHONDONTWRITEBYTECODE"):
+            modes.insert(0, ("cli, no bytecode", as_is))
+        _cli_once("dev", base / "warmup", cached)
+        for stack in STACKS:
+            for mode, env in modes:
+                runs = [_cli_once(stack, base / stack, env) for _ in range(repeat)]
+                walls, cpus, printed = (list(column) for column in zip(*runs, strict=True))
+                rows.append(_row(stack, mode, walls, cpus, printed))
+            walls, cpus = _in_process(stack, base / stack, repeat)
+            rows.append(_row(stack, "in-process, warm", walls, cpus))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per stack and mode")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    rows = measure(args.repeat)
+    columns = ["stack", "mode", "runs", "median_s", "min_s", "max_s", "cpu_s", "printed_s"]
+    columns.append("target_s")
+    print(f"render, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}")
+    print(table(rows, columns))
+    figures = json.dumps({"render": rows, "load_average": os.getloadavg()}, indent=2)
+    print(figures)
+    if args.json:
+        args.json.write_text(figures + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
