@@ -37,7 +37,7 @@ export GOFLAGS="-mod=mod -buildvcs=false"
 # The checksum database has no record of pulumi-kubernetes/sdk/v4 v4.32.0 (the proxy serves
 # it); skip the lookup for that one module path rather than for everything.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi-kubernetes/sdk"
-# Our own PULUMI_* settings must not leak into the builds or the offline plugin installs.
+# `pulumi plugin install --file` below must stay offline: no update check, no downloads.
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 PULUMI_REPO_MOD=github.com/pulumi/pulumi
