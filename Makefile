@@ -36,6 +36,10 @@ test: .venv/.synced
 test-fast: .venv/.synced
 	$(UV) run pytest -m "not integration and not postgres and not slow"
 
+# mypy's cache lives beside the engine cache, so fresh clones on this machine reuse it.
+MYPY_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/taskstream/mypy
+export MYPY_CACHE_DIR
+
 lint: .venv/.synced
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .

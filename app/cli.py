@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from app.contract import HTTP_PORT
-from app.db import make_engine, run_migrations
 from app.settings import get_settings
+
+# Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs) happen inside the commands
+# that need them, so `taskstream render` and `--help` start fast.
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -30,6 +31,8 @@ def _configure_logging() -> None:
 @cli.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
+    from app.db import make_engine, run_migrations
+
     _configure_logging()
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -46,6 +49,9 @@ def api(host: HostOption = "0.0.0.0", port: PortOption = HTTP_PORT) -> None:  # 
 
 
 def _serve(app_name: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from app.db import make_engine
     from app.main import create_app
 
     settings = get_settings()
