@@ -13,6 +13,7 @@ help:
 	@echo "make test-fast  unit tests only, no real engines"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make engines    build/cache PostgreSQL, Kafka, daprd, Pulumi, actionlint"
+	@echo "make event-path the real event path: Kafka, PostgreSQL, 4 processes with daprd"
 	@echo "make bench      run the benchmarks"
 
 .tools/bin/uv:
@@ -51,6 +52,10 @@ format: .venv/.synced
 
 engines:
 	bash tools/engines/provision.sh
+
+# The real event path: PostgreSQL, Kafka and the four processes, each with its daprd.
+event-path: .venv/.synced
+	$(UV) run python tools/dev/event_path.py
 
 bench: .venv/.synced
 	$(UV) run python -m bench

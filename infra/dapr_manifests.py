@@ -99,6 +99,10 @@ def _subscription(
     }
     if dead_letter_topic is not None:
         spec["deadLetterTopic"] = dead_letter_topic
+    else:
+        # A dead-letter topic can hold anything, even bytes that are no CloudEvent; raw
+        # delivery keeps daprd from retrying such a message in place forever.
+        spec["metadata"] = {"rawPayload": "true"}
     return {
         "apiVersion": "dapr.io/v2alpha1",
         "kind": "Subscription",

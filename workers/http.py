@@ -71,8 +71,15 @@ def subscription_list(consumer: Consumer, pubsub: str) -> list[dict[str, object]
                 "deadLetterTopic": sub.topic.dead_letter,
             }
         )
+        # Raw delivery, as in the Subscription resources: a dead-letter topic may hold
+        # bytes that are no CloudEvent, which daprd would otherwise retry forever.
         listed.append(
-            {"pubsubname": pubsub, "topic": sub.topic.dead_letter, "route": DEAD_LETTER_ROUTE}
+            {
+                "pubsubname": pubsub,
+                "topic": sub.topic.dead_letter,
+                "route": DEAD_LETTER_ROUTE,
+                "metadata": {"rawPayload": "true"},
+            }
         )
     return listed
 

@@ -88,6 +88,8 @@ SHAPES: dict[str, Schema] = {
                 "topic": _STRING,
                 "deadLetterTopic": _STRING,
                 "routes": _object({"default": _STRING, "rules": {"type": "array"}}, []),
+                # Free-form string options such as rawPayload.
+                "metadata": {"type": "object", "additionalProperties": _STRING},
             },
             ["pubsubname", "topic", "routes"],
         ),

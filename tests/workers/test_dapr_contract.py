@@ -111,6 +111,7 @@ def test_each_worker_subscribes_to_its_topics_with_dead_letter_topics(
                     "pubsubname": PUBSUB_NAME,
                     "topic": topic.dead_letter,
                     "route": process.dead_letter_route,
+                    "metadata": {"rawPayload": "true"},
                 }
             )
         assert listed == expected
