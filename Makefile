@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # uv from PATH, else a private copy bootstrapped from PyPI into .tools/.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: help run test test-fast lint format engines event-path preview render bench clean
+.PHONY: help run test test-fast lint format engines event-path bench clean
 
 help:
 	@echo "make run        the whole system locally (SQLite, in-process event bus)"
