@@ -42,10 +42,17 @@ def ensure_tags(session: Session, owner_id: uuid.UUID, names: Iterable[str]) -> 
 
 
 def set_task_tags(
-    session: Session, owner_id: uuid.UUID, task_id: uuid.UUID, names: list[str]
+    session: Session,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    names: list[str],
+    *,
+    new: bool = False,
 ) -> None:
+    """Make `names` the task's tags; a task created in this transaction has none to clear."""
     tags = ensure_tags(session, owner_id, names)
-    session.execute(sa.delete(TaskTag).where(col(TaskTag.task_id) == task_id))
+    if not new:
+        session.execute(sa.delete(TaskTag).where(col(TaskTag.task_id) == task_id))
     for tag in tags:
         session.add(TaskTag(task_id=task_id, tag_id=tag.id))
     session.flush()

@@ -76,9 +76,15 @@ def public_task(session: Session, task: Task) -> TaskPublic:
 
 
 def _emit(
-    session: Session, task: Task, event_type: TaskEventType, changes: list[str] | None = None
+    session: Session,
+    task: Task,
+    event_type: TaskEventType,
+    changes: list[str] | None = None,
+    *,
+    tags: list[str] | None = None,
 ) -> None:
-    tags = tags_by_task(session, [task.id]).get(task.id, [])
+    if tags is None:
+        tags = tags_by_task(session, [task.id]).get(task.id, [])
     snapshot = TaskSnapshot(
         id=task.id,
         title=task.title,
@@ -130,8 +136,8 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    set_task_tags(session, owner_id, task.id, data.tags)
-    _emit(session, task, "task.created")
+    set_task_tags(session, owner_id, task.id, data.tags, new=True)
+    _emit(session, task, "task.created", tags=sorted(data.tags))
     return task
 
 
