@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,9 +27,10 @@ import httpx
 from .engines import daprd_path
 from .kafka import KEEP_DIRS_ENV, EngineError
 from .ports import LOOPBACK, free_ports
+from .process import ManagedProcess
 
 
-class Daprd:
+class Daprd(ManagedProcess):
     """One daprd process (standalone mode, no control plane) for one app id."""
 
     def __init__(
@@ -86,10 +86,6 @@ class Daprd:
     @property
     def metrics_url(self) -> str:
         return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -170,38 +166,10 @@ class Daprd:
         """Wait for /v1.0/healthz: the sidecar is up and has connected to the app."""
         self._wait_for("/v1.0/healthz", timeout)
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (graceful shutdown), then SIGKILL if it lingers."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def kill(self) -> None:
-        """Crash the sidecar (SIGKILL)."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
     def close(self, keep_dir: bool = False) -> None:
         self.stop()
         if not keep_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     # -- API helpers -----------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,7 @@ from app.contract import DEAD_LETTER_SUFFIX, Topic
 
 from .engines import java_path, kafka_libs
 from .ports import LOOPBACK, free_ports
+from .process import ManagedProcess
 
 KEEP_DIRS_ENV = "TASKSTREAM_KEEP_ENGINE_DIRS"
 # librdkafka prints every refused connect (broker down or restarting, which outage tests
@@ -83,8 +83,10 @@ def platform_topic_specs(topics: Iterable[Topic]) -> list[_TopicSpec]:
     return [_TopicSpec(s.name, s.partitions, s.retention_ms) for s in topic_specs(topics)]
 
 
-class KafkaBroker:
+class KafkaBroker(ManagedProcess):
     """One KRaft broker+controller process bound to 127.0.0.1 on free ports."""
+
+    stop_timeout = 30.0  # a controlled shutdown flushes and closes every partition
 
     def __init__(
         self,
@@ -118,10 +120,6 @@ class KafkaBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def __enter__(self) -> KafkaBroker:
         try:
@@ -160,36 +158,10 @@ class KafkaBroker:
             log.close()
         self._wait_ready()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Controlled shutdown (SIGTERM), then SIGKILL if it lingers."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def kill(self) -> None:
-        """Crash the broker (SIGKILL): for tests of abrupt outages."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
     def close(self, keep_dir: bool = False) -> None:
         self.stop()
         if not keep_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
     # -- topics and messages ---------------------------------------------------------
 

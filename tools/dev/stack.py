@@ -15,7 +15,6 @@ them in the per-machine cache that tools/engines/*.sh fill.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from app import contract
 from tests.support.daprd import Daprd
 from tests.support.kafka import KafkaBroker
 from tests.support.ports import LOOPBACK, free_port
+from tests.support.process import ManagedProcess
 from tools.dev.dapr_resources import LocalDaprResources, write_resources
 
 
@@ -52,7 +52,7 @@ def tail(path: Path, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class AppProcess:
+class AppProcess(ManagedProcess):
     """One `taskstream ...` subprocess on a loopback port, its output in a log file."""
 
     def __init__(
@@ -68,10 +68,6 @@ class AppProcess:
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def launch(self) -> None:
         """Start without waiting; `wait_healthy` waits."""
@@ -106,28 +102,6 @@ class AppProcess:
         raise ProcessError(
             f"{self.name} not healthy within {timeout}s ({last}):\n{self.log_tail()}"
         )
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (uvicorn drains and runs the lifespan's shutdown), then SIGKILL."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def kill(self) -> None:
-        """Crash it (SIGKILL): whatever was in flight is neither committed nor acknowledged."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return tail(self.log_path, lines)
 
 
 class Service:
