@@ -13,24 +13,22 @@ serves, and exits when one fails.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from .engines import daprd_path
-from .kafka import KEEP_DIRS_ENV, EngineError
+from .kafka import EngineError
 from .ports import LOOPBACK, free_ports
-from .process import ManagedProcess
+from .process import EngineProcess
 
 
-class Daprd(ManagedProcess):
+class Daprd(EngineProcess):
     """One daprd process (standalone mode, no control plane) for one app id."""
 
     def __init__(
@@ -127,22 +125,6 @@ class Daprd(ManagedProcess):
             args += ["--config", str(self.config)]
         return [*args, *self.extra_args]
 
-    def __enter__(self) -> Daprd:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(keep_dir=exc is not None and os.environ.get(KEEP_DIRS_ENV) == "1")
-
     def start(self) -> None:
         """Start (or restart, on the same ports) and wait for /v1.0/healthz/outbound."""
         if self.running:
@@ -165,11 +147,6 @@ class Daprd(ManagedProcess):
     def wait_app_ready(self, timeout: float = 30.0) -> None:
         """Wait for /v1.0/healthz: the sidecar is up and has connected to the app."""
         self._wait_for("/v1.0/healthz", timeout)
-
-    def close(self, keep_dir: bool = False) -> None:
-        self.stop()
-        if not keep_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- API helpers -----------------------------------------------------------------
 

@@ -14,8 +14,6 @@ create every topic and dead-letter topic up front, as the infra does.
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -23,15 +21,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from app.contract import DEAD_LETTER_SUFFIX, Topic
 
 from .engines import java_path, kafka_libs
 from .ports import LOOPBACK, free_ports
-from .process import ManagedProcess
+from .process import EngineProcess
 
-KEEP_DIRS_ENV = "TASKSTREAM_KEEP_ENGINE_DIRS"
 # librdkafka prints every refused connect (broker down or restarting, which outage tests
 # do on purpose) to stderr; keep only critical lines. Failures still raise in Python.
 CLIENT_LOG_LEVEL = 2
@@ -83,7 +79,7 @@ def platform_topic_specs(topics: Iterable[Topic]) -> list[_TopicSpec]:
     return [_TopicSpec(s.name, s.partitions, s.retention_ms) for s in topic_specs(topics)]
 
 
-class KafkaBroker(ManagedProcess):
+class KafkaBroker(EngineProcess):
     """One KRaft broker+controller process bound to 127.0.0.1 on free ports."""
 
     stop_timeout = 30.0  # a controlled shutdown flushes and closes every partition
@@ -121,22 +117,6 @@ class KafkaBroker(ManagedProcess):
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
 
-    def __enter__(self) -> KafkaBroker:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(keep_dir=exc is not None and os.environ.get(KEEP_DIRS_ENV) == "1")
-
     def start(self) -> None:
         """Start (or restart, on the same ports and data dir) and wait until it serves."""
         if self.running:
@@ -157,11 +137,6 @@ class KafkaBroker(ManagedProcess):
         finally:
             log.close()
         self._wait_ready()
-
-    def close(self, keep_dir: bool = False) -> None:
-        self.stop()
-        if not keep_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- topics and messages ---------------------------------------------------------
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+# Set to 1 to keep an engine's temp dir (config, data, log) when its `with` block fails.
+KEEP_DIRS_ENV = "TASKSTREAM_KEEP_ENGINE_DIRS"
 
 
 class ManagedProcess:
@@ -46,3 +53,34 @@ class ManagedProcess:
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:]) or "(no log yet)"
+
+
+class EngineProcess(ManagedProcess):
+    """An engine with a temp work dir, used as a context manager: start on entry, and on
+    exit stop it and remove the dir (kept after a failure when KEEP_DIRS_ENV=1)."""
+
+    workdir: Path
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self, keep_dir: bool = False) -> None:
+        self.stop()
+        if not keep_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(keep_dir=exc is not None and os.environ.get(KEEP_DIRS_ENV) == "1")
