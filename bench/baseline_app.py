@@ -1,10 +1,9 @@
 """The baseline: a minimal FastAPI + SQLModel app with one table of the same shape.
 
 It does what a task create/get does at its simplest (no auth, tags, events or outbox),
-so taskstream's figures can be read as a ratio that survives machine noise.
+so taskstream's figures can be read as a ratio that survives machine noise. (No
+`from __future__ import annotations` here: FastAPI must resolve the local alias `Db`.)
 """
-
-from __future__ import annotations
 
 import argparse
 import uuid

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from app.db import include_in_autogenerate
 
 target_metadata = SQLModel.metadata
 
@@ -26,7 +27,7 @@ def run_migrations_online() -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=_include,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -31,6 +31,8 @@ class RecurringSeries(SQLModel, table=True):
     is_active: bool = Field(default=True, index=True)
     materialised_count: int = Field(default=0)
     last_occurrence_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The next occurrence a scheduled series still has to materialise (None: not yet known).
+    next_occurrence_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -52,10 +52,14 @@ def on_task_event(session: Session, event: Event, _: CloudEvent) -> None:
 
 
 def materialise_window(engine: Engine, window: timedelta, limit: int = 200) -> int:
-    """Keep every active scheduled series materialised up to now + window."""
+    """Keep active scheduled series materialised up to now + window.
+
+    Each series records the next occurrence it still owes, so a run visits only series
+    with something due inside the window, however many are already filled. Returns how
+    many series were visited (a busy loop runs again at once).
+    """
     now = utcnow()
     horizon = now + window
-    created = 0
     with Session(engine) as session:
         due = session.exec(
             select(RecurringSeries)
@@ -63,25 +67,29 @@ def materialise_window(engine: Engine, window: timedelta, limit: int = 200) -> i
                 col(RecurringSeries.is_active).is_(True),
                 RecurringSeries.mode == SeriesMode.schedule.value,
                 sa.or_(
-                    col(RecurringSeries.last_occurrence_at).is_(None),
-                    col(RecurringSeries.last_occurrence_at) < horizon,
+                    col(RecurringSeries.next_occurrence_at).is_(None),
+                    col(RecurringSeries.next_occurrence_at) <= horizon,
                 ),
             )
-            .order_by(col(RecurringSeries.last_occurrence_at))
+            .order_by(col(RecurringSeries.next_occurrence_at).asc().nulls_first())
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         for series in due:
-            after = max(series.last_occurrence_at or now - CATCH_UP, now - CATCH_UP)
-            upcoming = rule_of(series).occurrences_after(after)
-            for count, occurrence in enumerate(upcoming):
-                if occurrence.utc > horizon or count >= MAX_PER_SERIES:
-                    break
-                if materialise(session, series, occurrence) is not None:
-                    created += 1
-            else:
-                # The rule ran out (UNTIL or COUNT reached): the series is finished.
-                series.is_active = False
-                session.add(series)
+            _fill(session, series, now, horizon)
         session.commit()
-    return created
+    return len(due)
+
+
+def _fill(session: Session, series: RecurringSeries, now: datetime, horizon: datetime) -> None:
+    after = max(series.last_occurrence_at or now - CATCH_UP, now - CATCH_UP)
+    series.next_occurrence_at = None
+    for count, occurrence in enumerate(rule_of(series).occurrences_after(after)):
+        if occurrence.utc > horizon or count >= MAX_PER_SERIES:
+            series.next_occurrence_at = occurrence.utc
+            break
+        materialise(session, series, occurrence)
+    else:
+        # The rule ran out (UNTIL or COUNT reached): the series is finished.
+        series.is_active = False
+    session.add(series)

@@ -102,3 +102,14 @@ def test_scheduled_series_are_kept_materialised_a_window_ahead_and_stop_at_count
         finished = session.get(RecurringSeries, counted.id)
         assert finished is not None
         assert finished.is_active is False
+
+
+def test_more_scheduled_series_than_one_batch_are_all_materialised(engine: Engine) -> None:
+    owner = make_user(engine)
+    series = [_series(engine, owner, "FREQ=DAILY", SeriesMode.schedule) for _ in range(5)]
+    visits = 0
+    while materialise_window(engine, timedelta(days=3), limit=2):
+        visits += 1
+        assert visits < 20, "the window keeper keeps revisiting series that are already filled"
+    for one in series:
+        assert len(_occurrences(engine, one.id)) == 3, f"series {one.id} was starved"
