@@ -10,6 +10,7 @@ import pulumi_digitalocean as do
 from infra.config_model import RegistryConfig
 
 IMAGE_NAME = "taskstream"
+REGISTRY_HOST = "registry.digitalocean.com"
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,11 @@ class Registry(pulumi.ComponentResource):
             endpoint = registry.endpoint
         else:
             # DigitalOcean allows one registry per account, so a second stack reuses the first's.
-            found = do.get_container_registry_output(
-                name=config.name, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
-            endpoint = found.endpoint
+            # Its endpoint follows from its name. No getContainerRegistry invoke: digitalocean
+            # 4.76.0 reads the registry by an empty id (GET /v2/registries/) and, on the 404,
+            # returns no endpoint, so images became "None/taskstream:<tag>" (seen in a real
+            # `pulumi preview` of prod).
+            endpoint = pulumi.Output.from_input(f"{REGISTRY_HOST}/{config.name}")
         credentials = do.ContainerRegistryDockerCredentials(
             f"{name}-pull",
             registry_name=config.name,
