@@ -42,6 +42,10 @@ from infra.config_model import (
     StackConfig,
 )
 
+# A Helm repository that serves every pinned chart (a mirror); the charts' own otherwise.
+CHART_REPOSITORY = re.compile(r"^https?://[^\s]+$")
+ABSOLUTE_PATH = re.compile(r"^/[^\0]*$")
+
 # Every key a stack file may set; the reader asks Pulumi for exactly these.
 KEYS: tuple[str, ...] = (
     "platform",
@@ -71,6 +75,8 @@ KEYS: tuple[str, ...] = (
     "monitoringRetention",
     "monitoringStorage",
     "alertReceivers",
+    "chartRepository",
+    "renderYamlTo",
 )
 SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
 
@@ -112,6 +118,16 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
     acme_email = r.text("acmeEmail") if domain else None
     if acme_email is not None and "@" not in acme_email:
         raise ConfigError("acmeEmail", f"{acme_email!r} is not an email address")
+    chart_repository = r.optional(
+        "chartRepository", CHART_REPOSITORY, "use an http(s):// URL of a Helm repository"
+    )
+    render_yaml_to = (
+        None if on_do else r.optional("renderYamlTo", ABSOLUTE_PATH, "use an absolute path")
+    )
+    if on_do and r.has("renderYamlTo"):
+        raise ConfigError(
+            "renderYamlTo", "is only for platform kubeconfig (a render needs no cluster)"
+        )
     return StackConfig(
         stack=stack,
         environment=r.choice("environment", ENVIRONMENTS),
@@ -127,6 +143,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         domain=domain,
         acme_email=acme_email,
         monitoring=_parse_monitoring(r),
+        chart_repository=chart_repository,
+        render_yaml_to=render_yaml_to,
     )
 
 

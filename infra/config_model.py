@@ -141,3 +141,8 @@ class StackConfig:
     domain: str | None
     acme_email: str | None
     monitoring: MonitoringConfig
+    # One Helm repository serving every pinned chart (an offline or corporate mirror).
+    chart_repository: str | None = None
+    # Local stack only: the Kubernetes provider writes manifests here instead of applying them,
+    # and the Helm releases (which need an API server) are left out.
+    render_yaml_to: str | None = None

@@ -36,14 +36,26 @@ def build(config: StackConfig) -> dict[str, Any]:
             "cluster",
             ClusterArgs(name=name, config=config.cluster, ha=config.ha, protect=prod_like),
         )
-        placement = InCluster(provider=cluster.provider, deleted_with=cluster.cluster)
+        placement = InCluster(
+            provider=cluster.provider,
+            deleted_with=cluster.cluster,
+            chart_repository=config.chart_repository,
+        )
         outputs.update(
             cluster_name=cluster.cluster_name,
             cluster_id=cluster.cluster_id,
             kubeconfig=cluster.kubeconfig,
         )
     else:
-        placement = InCluster(provider=k8s.Provider("local-k8s", context=config.kube_context))
+        placement = InCluster(
+            provider=k8s.Provider(
+                "local-k8s",
+                context=config.kube_context,
+                render_yaml_to_directory=config.render_yaml_to,
+            ),
+            chart_repository=config.chart_repository,
+            render_only=config.render_yaml_to is not None,
+        )
         outputs.update(cluster_name=config.kube_context, cluster_id=config.kube_context)
 
     database_url, database_peer = _database(config, cluster, placement, prod_like, name)

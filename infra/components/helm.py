@@ -22,14 +22,25 @@ def release(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
     timeout_seconds: int = 600,
-) -> k8s.helm.v3.Release:
-    """A helm.v3.Release of `chart` at its pinned version; the release name equals `name`."""
+) -> pulumi.Resource:
+    """A helm.v3.Release of `chart` at its pinned version; the release name equals `name`.
+
+    The chart comes from `placement.chart_repository` when set (a mirror serving every pinned
+    chart), else from its own repository. When the provider only renders YAML, the release
+    is a placeholder component that dependents can still wait on: the provider cannot create
+    a helm.v3.Release without an API server ("can't create Helm Release with unreachable
+    cluster").
+    """
+    if placement.render_only:
+        return _NotRendered(name, chart, parent)
     return k8s.helm.v3.Release(
         name,
         name=name,
         chart=chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(
+            repo=placement.chart_repository or chart.repository
+        ),
         namespace=namespace,
         values=values,
         # Redpanda's and kube-prometheus-stack's hook Jobs must finish before dependents start.
@@ -50,3 +61,16 @@ def namespace(
         metadata=api({"name": name, "labels": labels}),
         opts=placement.opts(parent),
     )
+
+
+class _NotRendered(pulumi.ComponentResource):
+    """Where a Helm release would be, in a render-only stack: its chart, nothing installed."""
+
+    def __init__(self, name: str, chart: Chart, parent: pulumi.Resource) -> None:
+        super().__init__(
+            "taskstream:platform:UnrenderedHelmRelease",
+            name,
+            None,
+            pulumi.ResourceOptions(parent=parent),
+        )
+        self.register_outputs({"chart": chart.name, "version": chart.version})

@@ -20,6 +20,10 @@ class InCluster:
 
     provider: k8s.Provider
     deleted_with: pulumi.Resource | None = None
+    # Where charts come from when not from their own repositories (see helm.release).
+    chart_repository: str | None = None
+    # The provider renders YAML to a directory: nothing can install a Helm release.
+    render_only: bool = False
 
     def opts(
         self,
