@@ -7,7 +7,7 @@ so taskstream's figures can be read as a ratio that survives machine noise. (No
 
 import argparse
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -35,16 +35,25 @@ def build(url: str) -> FastAPI:
     is_sqlite = url.startswith("sqlite")
     engine = create_engine(
         normalise_url(url),
-        connect_args={"check_same_thread": False} if is_sqlite else {},
+        connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
         **({} if is_sqlite else {"pool_size": 10, "max_overflow": 10}),
     )
+    if is_sqlite:
+        # WAL, as taskstream uses: readers then never hold up a writer.
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     SQLModel.metadata.create_all(engine)
     owner = uuid.uuid4()
     app = FastAPI()
 
-    def session() -> Iterator[Session]:
-        with Session(engine) as s:
+    # Closed on the event loop, as in taskstream: a sync generator would need a free worker
+    # thread to release SQLite's lock, and under load none may be free.
+    async def session() -> AsyncIterator[Session]:
+        s = Session(engine)
+        try:
             yield s
+        finally:
+            s.close()
 
     Db = Annotated[Session, Depends(session)]  # noqa: N806  (a type alias)
 
