@@ -50,7 +50,8 @@ def build(config: StackConfig) -> dict[str, Any]:
         placement = InCluster(
             provider=k8s.Provider(
                 "local-k8s",
-                context=config.kube_context,
+                # The provider refuses a context together with renderYamlToDirectory.
+                context=None if config.render_yaml_to else config.kube_context,
                 render_yaml_to_directory=config.render_yaml_to,
             ),
             chart_repository=config.chart_repository,
