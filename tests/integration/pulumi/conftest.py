@@ -1,0 +1,301 @@
+"""The real Pulumi CLI on the infra program: a throwaway project per stack, offline stand-ins.
+
+Nothing here writes into the repository: each stack runs in a temporary project whose
+Pulumi.yaml points `main` at the repository's infra/ by absolute path and whose stack file is
+a copy (`stack init` and `config set` write into it). Two things stand in for the internet,
+in one local HTTP server:
+
+* `/v2/...` answers the DigitalOcean API reads the program makes at preview time
+  (getKubernetesVersions); everything else gets a 404 and is recorded, so a test can show
+  which calls the provider made.
+* `/charts/` is a Helm repository with one stub chart (Chart.yaml only) per pinned chart, at
+  the pinned name and version: the Kubernetes provider downloads a release's chart in Check
+  whenever its inputs and provider are known (the local stack), and the real repositories are
+  out of reach here. The program points at it through `taskstream:chartRepository`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import versions
+from tests.support.engines import REPO_ROOT, cache_root, engine_versions, require_engine
+
+PASSPHRASE = "throwaway-test-passphrase"
+PROD_WEBHOOKS = '{"oncall": "https://hooks.example.com/integration-test"}'
+# The newest slug the fake API offers for the pinned prefix.
+DOKS_SLUG = f"{versions.KUBERNETES_VERSION_PREFIX}1-do.0"
+PACK_DIR = REPO_ROOT / "policy"
+
+
+def _pulumi_paths() -> tuple[Path, Path, list[Path]]:
+    pinned = engine_versions()
+    root = cache_root() / "pulumi"
+    bin_dir = root / f"v{pinned['PULUMI_VERSION']}" / "bin"
+    home = root / "home"
+    plugins = [
+        home / "plugins" / f"resource-{name}-v{pinned[key]}" / f"pulumi-resource-{name}"
+        for name, key in (
+            ("kubernetes", "PULUMI_KUBERNETES_VERSION"),
+            ("digitalocean", "PULUMI_DIGITALOCEAN_VERSION"),
+            ("random", "PULUMI_RANDOM_VERSION"),
+        )
+    ]
+    return bin_dir, home, plugins
+
+
+@pytest.fixture(scope="session")
+def pulumi_env() -> dict[str, str]:
+    """What tools/engines/pulumi-env.sh sets, plus the offline switches; skip if not built."""
+    bin_dir, home, plugins = _pulumi_paths()
+    binaries = [
+        bin_dir / n for n in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
+    ]
+    missing = [str(p) for p in [*binaries, *plugins] if not p.is_file()]
+    require_engine(
+        "pulumi",
+        not missing,
+        f"missing {', '.join(missing)}; run `bash tools/engines/pulumi.sh`",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN_"))}
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        PULUMI_HOME=str(home),
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+        DIGITALOCEAN_TOKEN="dummy",
+        UV_FROZEN="1",
+        UV_OFFLINE="1",
+    )
+    return env
+
+
+@dataclass
+class FakeInternet:
+    """The local server: its base URL and every request path it saw."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)
+
+    @property
+    def chart_repository(self) -> str:
+        return f"{self.url}/charts"
+
+
+def _stub_chart(chart: versions.Chart) -> bytes:
+    meta = {"apiVersion": "v2", "name": chart.name, "version": chart.version, "type": "application"}
+    data = yaml.safe_dump(meta).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo(f"{chart.name}/Chart.yaml")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _chart_routes(base: str) -> dict[str, tuple[str, bytes]]:
+    routes: dict[str, tuple[str, bytes]] = {}
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for chart in versions.CHARTS:
+        file = f"{chart.name}-{chart.version}.tgz"
+        routes[f"/charts/{file}"] = ("application/gzip", _stub_chart(chart))
+        entries[chart.name] = [
+            {
+                "apiVersion": "v2",
+                "name": chart.name,
+                "version": chart.version,
+                "urls": [f"{base}/charts/{file}"],
+            }
+        ]
+    index = {"apiVersion": "v1", "entries": entries}
+    routes["/charts/index.yaml"] = ("application/yaml", yaml.safe_dump(index).encode())
+    return routes
+
+
+def _do_api(path: str) -> dict[str, Any] | None:
+    if path == "/v2/kubernetes/options":
+        slug = DOKS_SLUG
+        version = slug.split("-", 1)[0]
+        return {"options": {"versions": [{"slug": slug, "kubernetes_version": version}]}}
+    return None
+
+
+@pytest.fixture(scope="session")
+def fake_internet() -> Iterator[FakeInternet]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    fake = FakeInternet(url=f"http://127.0.0.1:{server.server_address[1]}")
+    routes = _chart_routes(fake.url)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            fake.requests.append(path)
+            api = _do_api(path)
+            if api is not None:
+                content_type, body = "application/json", json.dumps(api).encode()
+            elif path in routes:
+                content_type, body = routes[path]
+            else:
+                content_type, body = "application/json", b'{"id": "not_found", "message": "fake"}'
+            self.send_response(200 if api is not None or path in routes else 404)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server.RequestHandlerClass = Handler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Run:
+    """One CLI invocation: exit code, output and wall time."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return f"$ pulumi {' '.join(self.args)}\n{self.stdout}\n{self.stderr}"
+
+    def json(self) -> dict[str, Any]:
+        return dict(json.loads(self.stdout))
+
+
+@dataclass
+class Project:
+    """A temporary Pulumi project running the repository's infra/ for one stack."""
+
+    stack: str
+    directory: Path
+    env: dict[str, str]
+
+    def pulumi(self, *args: str, timeout: float = 600) -> Run:
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+        return Run(
+            list(args),
+            result.returncode,
+            result.stdout,
+            result.stderr,
+            time.perf_counter() - started,
+        )
+
+    def ok(self, *args: str) -> Run:
+        run = self.pulumi(*args)
+        assert run.returncode == 0, f"command failed:\n{run.output}"
+        return run
+
+    def config(self, key: str, value: str, *, secret: bool = False) -> None:
+        self.ok("config", "set", *(["--secret"] if secret else []), key, value)
+
+    def preview(self, *extra: str) -> Run:
+        return self.pulumi("preview", "--diff", *extra)
+
+
+PULUMI_YAML = """\
+name: taskstream
+description: The repository's Pulumi.yaml with main and the virtualenv made absolute.
+main: {main}
+runtime:
+  name: python
+  options:
+    toolchain: uv
+    virtualenv: {venv}
+config:
+  pulumi:tags:
+    value:
+      project: taskstream
+"""
+
+
+def make_project(stack: str, root: Path, env: dict[str, str], internet: FakeInternet) -> Project:
+    """A temp project for `stack`: the repo's stack file, a file backend, a stack initialised."""
+    directory = root / "project"
+    state = root / "state"
+    directory.mkdir(parents=True)
+    state.mkdir()
+    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    assert declared["main"].rstrip("/") == "infra", "Pulumi.yaml moved the program; follow it"
+    (directory / "Pulumi.yaml").write_text(
+        PULUMI_YAML.format(main=REPO_ROOT / "infra", venv=REPO_ROOT / ".venv")
+    )
+    # The uv toolchain lists the program's packages from the nearest uv.lock.
+    shutil.copy(REPO_ROOT / "uv.lock", directory / "uv.lock")
+    shutil.copy(REPO_ROOT / f"Pulumi.{stack}.yaml", directory / f"Pulumi.{stack}.yaml")
+    project_env = {
+        **env,
+        "PULUMI_BACKEND_URL": state.as_uri(),
+        "DIGITALOCEAN_API_URL": internet.url,
+    }
+    project = Project(stack, directory, project_env)
+    init = subprocess.run(
+        ["pulumi", "stack", "init", stack, "--non-interactive"],
+        cwd=directory,
+        env=project_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert init.returncode == 0, f"stack init {stack} failed:\n{init.stdout}{init.stderr}"
+    if stack == "prod":
+        project.config("taskstream:alertWebhookUrls", PROD_WEBHOOKS, secret=True)
+    if stack == "local":
+        project.config("taskstream:chartRepository", internet.chart_repository)
+    return project
+
+
+@pytest.fixture(scope="session")
+def policy_pack(pulumi_env: dict[str, str]) -> Path:
+    """policy/ with its virtualenv, made by `pulumi install` as tests/policy does."""
+    if not (PACK_DIR / ".venv" / "bin" / "python").exists():
+        install = subprocess.run(
+            ["pulumi", "install"],
+            cwd=PACK_DIR,
+            env=pulumi_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        require_engine(
+            "policy/.venv",
+            install.returncode == 0,
+            f"`pulumi install` in policy/ failed:\n{install.stdout}{install.stderr}",
+        )
+    return PACK_DIR
