@@ -43,7 +43,7 @@ def no_load_balancer(resource_type: str, inputs: Mapping[str, Any], ctx: Context
 
 def prod_replicas(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
     """In prod a Deployment runs at least two pods (its HPA's minReplicas, if any, is the floor)."""
-    if resource_type != DEPLOYMENT or not ctx.is_production:
+    if resource_type != DEPLOYMENT or not ctx.is_production or _not_known_yet(inputs):
         return []
     hpa = _autoscaler_for(inputs, ctx.resources)
     if hpa is not None:
@@ -71,10 +71,12 @@ def prod_disruption_budget(
     resource_type: str, inputs: Mapping[str, Any], ctx: Context
 ) -> list[str]:
     """In prod every Deployment's pods are selected by a PodDisruptionBudget."""
-    if resource_type != DEPLOYMENT or not ctx.is_production:
+    if resource_type != DEPLOYMENT or not ctx.is_production or _not_known_yet(inputs):
         return []
     labels = template_labels(Resource(resource_type, "", inputs))
     for pdb in of_type(ctx.resources, PDB):
+        if _not_known_yet(pdb.inputs):
+            return []  # cannot tell which pods it selects yet
         selector = dig(pdb.inputs, "spec", "selector")
         if not same_namespace(pdb.inputs, inputs):
             continue
@@ -93,6 +95,16 @@ def protected_in_prod(resource_type: str, inputs: Mapping[str, Any], ctx: Contex
     if what is None or not ctx.is_production or ctx.protect:
         return []
     return [f"{what} is not protected; declare it with ResourceOptions(protect=True) in prod"]
+
+
+def _not_known_yet(inputs: Mapping[str, Any]) -> bool:
+    """A workload object without any spec: its values are not known yet, not absent.
+
+    In a preview of a stack whose cluster does not exist yet, the Kubernetes provider is
+    unconfigured and the engine hands stack policies these objects without their
+    properties; no real Deployment or PodDisruptionBudget lacks a spec.
+    """
+    return is_unknown(dig(inputs, "spec")) or dig(inputs, "spec") is None
 
 
 def _autoscaler_for(inputs: Mapping[str, Any], resources: Sequence[Resource]) -> Resource | None:

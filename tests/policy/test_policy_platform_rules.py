@@ -129,3 +129,15 @@ def test_a_namespace_not_known_yet_does_not_hide_a_matching_pdb() -> None:
     budget = pdb()
     budget.inputs["metadata"]["namespace"] = UNKNOWN
     assert messages([deployment(), budget], "prod-disruption-budget") == []
+
+
+def test_prod_objects_whose_properties_are_not_known_yet_are_not_judged() -> None:
+    # A preview before the cluster exists hands the pack Deployments and budgets bare.
+    bare = Resource(deployment().type, "api", {"metadata": {"name": "taskstream-api"}})
+    assert messages([bare], "prod-replicas") == []
+    assert messages([bare], "prod-disruption-budget") == []
+    bare_budget = Resource(pdb().type, "api-pdb", {"metadata": {"name": "taskstream-api"}})
+    assert messages([deployment(replicas=3), bare_budget], "prod-disruption-budget") == []
+    assert messages([deployment(replicas=3)], "prod-disruption-budget") != [], (
+        "a known Deployment with no budget at all must still fail"
+    )

@@ -137,21 +137,7 @@ def test_prod_images_come_from_the_reused_registry(previews: dict[str, Run]) -> 
     assert not wrong, f"prod images not from {PROD_IMAGE_PREFIX}…: {wrong}"
 
 
-# prod: the real engine hands the pack's stack rules Deployments without spec.replicas and PDBs
-# without a selector (the planned inputs carry replicas 3 and selectors), so prod-replicas and
-# prod-disruption-budget fire on all four Deployments. Likely cause: the Kubernetes provider of
-# prod is unconfigured at preview (the cluster's kubeconfig is unknown), so the objects' planned
-# state reaches the pack empty, and the rules read an absent field as a present wrong value
-# instead of as unknown. A defect in policy/ (not fixed here); strict, so a fix shows up.
-PROD_POLICY = pytest.param(
-    "prod",
-    marks=pytest.mark.xfail(
-        strict=True, reason="policy pack reads prod's unconfigured-provider objects as empty"
-    ),
-)
-
-
-@pytest.mark.parametrize("stack", ["dev", PROD_POLICY, "local"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_the_policy_pack_finds_no_mandatory_violation_in_a_real_preview(
     stack: str, projects: dict[str, Project], policy_pack: Path
 ) -> None:
