@@ -69,10 +69,13 @@ async def drive(
             nonlocal errors
             for i in counter:
                 started = time.perf_counter()
-                response = await call(client, i)
+                try:
+                    response = await call(client, i)
+                    failed = response.status_code >= 400
+                except httpx.HTTPError:
+                    failed = True  # a timeout or dropped connection is a failed request
                 latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    errors += 1
+                errors += failed
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
