@@ -64,7 +64,18 @@ def get_current_user(
     user = session.get(User, decode_access_token(token, settings))
     if user is None:
         raise Unauthorized("This account no longer exists.", headers={"WWW-Authenticate": "Bearer"})
+    _release(session)
     return user
+
+
+def _release(session: Session) -> None:
+    """End the dependency's read so its connection goes back to the pool.
+
+    A connection held across the hop from a dependency's worker thread to the route's
+    lets every worker thread wait for a pooled connection while every pooled connection
+    waits for a thread; the route takes its own connection in its own thread.
+    """
+    session.commit()
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -76,11 +87,15 @@ def owned_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Ta
     Not locked here: a row lock held across the hop from this dependency's worker thread
     to the route's could starve the thread pool; mutating routes lock in their own thread.
     """
-    return task_service.get_task(session, user.id, task_id)
+    task = task_service.get_task(session, user.id, task_id)
+    _release(session)
+    return task
 
 
 def owned_series(series_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> RecurringSeries:
-    return series_service.get_series(session, user.id, series_id)
+    series = series_service.get_series(session, user.id, series_id)
+    _release(session)
+    return series
 
 
 OwnedTask = Annotated[Task, Depends(owned_task)]
