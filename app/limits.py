@@ -1,4 +1,4 @@
-"""Request limits: a body size cap, and one request at a time on SQLite."""
+"""Request limits: a body size cap, and admission bounded by what the database can serve."""
 
 from __future__ import annotations
 
@@ -53,24 +53,26 @@ class _TooLarge(Exception):
     pass
 
 
-class SingleWriterMiddleware:
-    """Serialises database-backed requests when the database is SQLite.
+class AdmissionMiddleware:
+    """Admits at most `limit` requests at a time to the worker threads and the database.
 
-    SQLite has one writer, and taskstream begins its transactions IMMEDIATE there; letting
-    more requests into the worker threads than can make progress only lets them wait on
-    the file lock while holding the threads the lock holder needs. Waiting here costs no
-    thread. Probes and metrics stay outside the queue.
+    A sync route holds its pooled connection until the response is serialised, and
+    FastAPI serialises a sync route's response in a worker thread too: with more requests
+    in flight than pooled connections, every thread can end up waiting for a connection
+    while every connection waits for a thread. Waiting here costs no thread. The limit is
+    the pool's capacity on PostgreSQL and 1 on SQLite, whose single writer would only
+    queue the rest on its file lock. Probes and metrics are not queued.
     """
 
     UNQUEUED = ("/healthz", "/metrics")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
-        self.lock = asyncio.Lock()
+        self.slots = asyncio.Semaphore(limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.UNQUEUED:
             await self.app(scope, receive, send)
             return
-        async with self.lock:
+        async with self.slots:
             await self.app(scope, receive, send)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app.api.routes import auth, notifications, ops, series, tags, tasks
 from app.db import make_engine
 from app.errors import Problem, install_problem_handlers
-from app.limits import BodyLimitMiddleware, SingleWriterMiddleware
+from app.limits import AdmissionMiddleware, BodyLimitMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.security import LoginThrottle
@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ops.router)
     _summaries_from_docstrings(app)
-    if settings.is_sqlite:
-        app.add_middleware(SingleWriterMiddleware)
+    # The engine's pool holds pool_size + the same again in overflow (app.db.make_engine).
+    admitted = 1 if settings.is_sqlite else 2 * settings.database_pool_size
+    app.add_middleware(AdmissionMiddleware, limit=admitted)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
