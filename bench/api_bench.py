@@ -61,9 +61,17 @@ def _explain(url: str, owner: uuid.UUID) -> dict[str, str]:
                 .order_by(*_ordering(query))
                 .limit(20)
             )
-            compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-            rows = session.connection().exec_driver_sql(prefix + str(compiled)).all()
+            # Bound parameters, not literals: PostgreSQL's regconfig has no literal renderer.
+            compiled = statement.compile(engine)
+            params: Any = compiled.params
+            if compiled.positiontup is not None:  # SQLite's qmark style
+                # The Uuid type stores hex on SQLite; at the driver level we do that by hand.
+                params = tuple(
+                    v.hex if isinstance(v, uuid.UUID) else v
+                    for v in (compiled.params[key] for key in compiled.positiontup)
+                )
+            rows = session.connection().exec_driver_sql(prefix + str(compiled), params).all()
             plans[name] = "\n".join(str(row[-1]) for row in rows)
     engine.dispose()
     return plans
