@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
@@ -197,11 +197,3 @@ def parse_rule(body: str, timezone: str, start: datetime) -> RecurrenceRule:
     return RecurrenceRule(
         body=canonical, zone=zone, start=start, count=count, _dateutil_body=dateutil_body
     )
-
-
-def first_occurrence(rule: RecurrenceRule) -> Occurrence | None:
-    return next(rule.occurrences(), None)
-
-
-def time_of_day(rule: RecurrenceRule) -> time:
-    return rule.start.time()
