@@ -71,7 +71,8 @@ def _serve(app_name: str, host: str, port: int) -> None:
     else:
         app = create_app(settings, engine)
     typer.echo(f"taskstream {app_name} on http://{host}:{port} (event bus: {settings.event_bus})")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    # uvicorn's own loggers (and its per-request access log) follow the same setting.
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True)
 
 
 @cli.command()

@@ -34,9 +34,13 @@ def get_engine(request: Request) -> Engine:
 
 
 async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
-    # An async dependency closes the session on the event loop: a sync one would need a
-    # free worker thread to end its transaction, and on SQLite every worker thread can be
-    # waiting for exactly that lock.
+    """One session, one connection and one transaction for the whole request.
+
+    The dependencies and the route share it across their worker-thread hops, which is safe
+    because AdmissionMiddleware admits no more requests than the pool has connections.
+    An async dependency closes it on the event loop: a sync one would need a free worker
+    thread to end its transaction.
+    """
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
@@ -64,38 +68,19 @@ def get_current_user(
     user = session.get(User, decode_access_token(token, settings))
     if user is None:
         raise Unauthorized("This account no longer exists.", headers={"WWW-Authenticate": "Bearer"})
-    _release(session)
     return user
-
-
-def _release(session: Session) -> None:
-    """End the dependency's read so its connection goes back to the pool.
-
-    A connection held across the hop from a dependency's worker thread to the route's
-    lets every worker thread wait for a pooled connection while every pooled connection
-    waits for a thread; the route takes its own connection in its own thread.
-    """
-    session.commit()
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def owned_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Task:
-    """The caller's task; anyone else's is a 404.
-
-    Not locked here: a row lock held across the hop from this dependency's worker thread
-    to the route's could starve the thread pool; mutating routes lock in their own thread.
-    """
-    task = task_service.get_task(session, user.id, task_id)
-    _release(session)
-    return task
+    """The caller's task; anyone else's is a 404. Not locked: mutating routes lock it."""
+    return task_service.get_task(session, user.id, task_id)
 
 
 def owned_series(series_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> RecurringSeries:
-    series = series_service.get_series(session, user.id, series_id)
-    _release(session)
-    return series
+    return series_service.get_series(session, user.id, series_id)
 
 
 OwnedTask = Annotated[Task, Depends(owned_task)]

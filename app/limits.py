@@ -56,12 +56,13 @@ class _TooLarge(Exception):
 class AdmissionMiddleware:
     """Admits at most `limit` requests at a time to the worker threads and the database.
 
-    A sync route holds its pooled connection until the response is serialised, and
-    FastAPI serialises a sync route's response in a worker thread too: with more requests
-    in flight than pooled connections, every thread can end up waiting for a connection
-    while every connection waits for a thread. Waiting here costs no thread. The limit is
-    the pool's capacity on PostgreSQL and 1 on SQLite, whose single writer would only
-    queue the rest on its file lock. Probes and metrics are not queued.
+    A request holds one pooled connection from its first dependency until its response
+    is serialised, hopping between worker threads on the way (each sync dependency, the
+    route and the serialisation run in one). With more requests in flight than pooled
+    connections, every thread could end up waiting for a connection while every
+    connection waits for a thread. Waiting here costs no thread. The limit is the pool's
+    capacity on PostgreSQL and 1 on SQLite, whose single writer would only queue the rest
+    on its file lock. Probes and metrics are not queued.
     """
 
     UNQUEUED = ("/healthz", "/metrics")

@@ -17,6 +17,8 @@ from sqlmodel import Field, Session, SQLModel, create_engine
 
 from app.db import normalise_url
 
+THREADS = 40  # AnyIO's default thread limiter, which runs FastAPI's sync routes
+
 
 class Item(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -33,10 +35,14 @@ class ItemIn(SQLModel):
 
 def build(url: str) -> FastAPI:
     is_sqlite = url.startswith("sqlite")
+    # Sync routes run on AnyIO's worker threads (40 by default). A pool smaller than that
+    # lets threads queue for connections that only a thread can give back, and at 100
+    # clients the app stalls; so the pool matches the thread pool.
     engine = create_engine(
         normalise_url(url),
         connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
-        **({} if is_sqlite else {"pool_size": 10, "max_overflow": 10}),
+        pool_size=THREADS,
+        max_overflow=0,
     )
     if is_sqlite:
         # WAL, as taskstream uses: readers then never hold up a writer.

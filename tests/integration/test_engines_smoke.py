@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from app.contract import PUBSUB_NAME, TASK_EVENTS
 from tests.support.daprd import Daprd
 from tests.support.engines import require_daprd, require_kafka
 from tests.support.kafka import KafkaBroker
-from tests.support.ports import LOOPBACK, free_port, port_open
+from tests.support.served import served
 
 pytestmark = pytest.mark.integration
 
@@ -157,19 +156,8 @@ def broker() -> Iterator[KafkaBroker]:
 @pytest.fixture(scope="module")
 def subscriber() -> Iterator[tuple[Subscriber, int]]:
     recorder = Subscriber()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(recorder.app(), host=LOOPBACK, port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="smoke-subscriber", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not port_open(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert port_open(port), "test subscriber app did not start"
-    yield recorder, port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(recorder.app(), "smoke-subscriber") as port:
+        yield recorder, port
 
 
 @pytest.fixture(scope="module")
