@@ -23,7 +23,13 @@ def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
     publisher = EmbeddedPublisher(
         [notifier.build_consumer(engine), recurrer.build_consumer(engine)]
     )
-    relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
+    relay = OutboxRelay(
+        engine,
+        publisher,
+        batch_size=settings.relay_batch_size,
+        # SQLite has one writer: consumers delivered to side by side would only queue on it.
+        concurrency=1 if settings.is_sqlite else settings.relay_concurrency,
+    )
     return [
         BackgroundLoop("relay", relay.run_once, settings.relay_poll_seconds),
         *notifier.build_loops(engine, settings),
@@ -47,7 +53,12 @@ def serve_embedded(*, host: str, port: int) -> None:
     typer.echo(f"database {engine.url.render_as_string(hide_password=True)}; event bus in-process")
     typer.echo("relay, notifier (reminders, webhooks) and recurrer run in this process")
     try:
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, engine),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+        )
     finally:
         stop.set()
         for thread in threads:

@@ -16,8 +16,9 @@ from fastapi import Depends, FastAPI, HTTPException
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 from app.db import normalise_url
+from app.limits import AdmissionMiddleware
 
-THREADS = 40  # AnyIO's default thread limiter, which runs FastAPI's sync routes
+POOL_SIZE = 20  # taskstream's default pool holds 10 + 10 overflow
 
 
 class Item(SQLModel, table=True):
@@ -35,13 +36,10 @@ class ItemIn(SQLModel):
 
 def build(url: str) -> FastAPI:
     is_sqlite = url.startswith("sqlite")
-    # Sync routes run on AnyIO's worker threads (40 by default). A pool smaller than that
-    # lets threads queue for connections that only a thread can give back, and at 100
-    # clients the app stalls; so the pool matches the thread pool.
     engine = create_engine(
         normalise_url(url),
         connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
-        pool_size=THREADS,
+        pool_size=POOL_SIZE,
         max_overflow=0,
     )
     if is_sqlite:
@@ -82,6 +80,10 @@ def build(url: str) -> FastAPI:
             raise HTTPException(404)
         return item
 
+    # The same admission bound as taskstream's (app.limits). Without it this textbook app
+    # stalls at 100 clients: requests waiting for a worker thread to serialise their
+    # response hold pooled connections that the threads running routes are waiting for.
+    app.add_middleware(AdmissionMiddleware, limit=1 if is_sqlite else POOL_SIZE)
     return app
 
 

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,10 +41,23 @@ def backoff(attempts: int) -> timedelta:
 class OutboxRelay:
     """One relay instance; several may run against one database without double publishing."""
 
-    def __init__(self, engine: Engine, publisher: Publisher, *, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: Publisher,
+        *,
+        batch_size: int = 100,
+        concurrency: int = 1,
+    ) -> None:
         self.engine = engine
         self.publisher = publisher
         self.batch_size = batch_size
+        # The publisher must be safe to call from several threads when concurrency > 1.
+        self._pool = (
+            ThreadPoolExecutor(concurrency, thread_name_prefix="relay-publish")
+            if concurrency > 1
+            else None
+        )
         self.instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         # The sidecar's own health stays green while the broker is down; only a publish
         # tells, so readiness follows the latest batch: not ready if nothing in it went out.
@@ -122,36 +136,44 @@ class OutboxRelay:
         return retry_at
 
     def run_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
+        """Publish one batch; returns how many rows were published.
+
+        Each task's events go out one after another, in order; different tasks' events go
+        out side by side, up to `concurrency` at a time.
+        """
         rows = self._claim()
-        published = 0
-        sent: list[OutboxEvent] = []
-        blocked: dict[uuid.UUID, datetime | None] = {}
+        by_task: dict[uuid.UUID, list[OutboxEvent]] = {}
         for row in rows:
-            if row.aggregate_id in blocked:
-                # Keep per-task order: nothing after a failed event of the same task goes first.
-                self._settle(
-                    row,
-                    PublishError("ordering", "waits for an earlier event"),
-                    defer_until=blocked[row.aggregate_id],
-                )
-                continue
+            by_task.setdefault(row.aggregate_id, []).append(row)
+        if self._pool is None or len(by_task) < 2:
+            outcomes = [self._publish_in_order(group) for group in by_task.values()]
+        else:
+            outcomes = list(self._pool.map(self._publish_in_order, by_task.values()))
+        sent = [row for published, _ in outcomes for row in published]
+        self._mark_sent(sent)
+        if rows:
+            self.last_publish_failed = not sent and any(failed for _, failed in outcomes)
+        if time.monotonic() - self._gauges_at > GAUGE_INTERVAL_SECONDS:
+            self.update_gauges()
+        return len(sent)
+
+    def _publish_in_order(self, rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], bool]:
+        """One task's events in order; after a failure the rest wait for it to be retried."""
+        sent: list[OutboxEvent] = []
+        for index, row in enumerate(rows):
             try:
                 self.publisher.publish(row)
             except PublishError as exc:
                 FAILURES.labels(row.topic, exc.reason).inc()
                 log.warning("publish of outbox event %s failed: %s", row.id, exc)
-                blocked[row.aggregate_id] = self._settle(row, exc)
-                continue
+                retry_at = self._settle(row, exc)
+                for later in rows[index + 1 :]:
+                    waiting = PublishError("ordering", "waits for an earlier event")
+                    self._settle(later, waiting, defer_until=retry_at)
+                return sent, True
             sent.append(row)
             PUBLISHED.labels(row.topic).inc()
-            published += 1
-        self._mark_sent(sent)
-        if rows:
-            self.last_publish_failed = published == 0 and bool(blocked)
-        if time.monotonic() - self._gauges_at > GAUGE_INTERVAL_SECONDS:
-            self.update_gauges()
-        return published
+        return sent, False
 
     def _mark_sent(self, rows: list[OutboxEvent]) -> None:
         """One statement for the batch; a crash before it only means a republish (deduped)."""
@@ -183,6 +205,10 @@ class OutboxRelay:
             ).one()
         PENDING.set(count)
         LAG.set((utcnow() - oldest).total_seconds() if oldest is not None else 0.0)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         while not stop.is_set():

@@ -19,7 +19,12 @@ from app.settings import Settings
 
 def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     publisher = DaprPublisher(settings.dapr_http_endpoint, settings.pubsub_name)
-    relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
+    relay = OutboxRelay(
+        engine,
+        publisher,
+        batch_size=settings.relay_batch_size,
+        concurrency=settings.relay_concurrency,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +41,7 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
         finally:
             stop.set()
             thread.join(timeout=10)
+            relay.close()
             publisher.close()
 
     app = FastAPI(title="taskstream relay", lifespan=lifespan)

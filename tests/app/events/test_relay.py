@@ -150,3 +150,73 @@ def test_concurrent_relays_never_publish_a_row_twice(engine: Engine) -> None:
     assert len(ids) == 60
     assert len(set(ids)) == 60
     assert _pending(engine) == []
+
+
+class SlowRecorder(Recorder):
+    """Takes a while per publish and notes how many publishes overlapped."""
+
+    def __init__(self, fail_task: object = None) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.fail_task = fail_task
+
+    def publish(self, row: OutboxEvent) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            threading.Event().wait(0.02)
+            if row.aggregate_id == self.fail_task:
+                raise PublishError("server", "HTTP 500: broker unavailable")
+            with self.lock:
+                self.published.append(row)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def _changed_three_times(engine: Engine, count: int) -> list[object]:
+    from app.models.task import TaskUpdate
+    from app.services.tasks import get_task, update_task
+
+    owner = make_user(engine)
+    tasks = [make_task(engine, owner, f"t{i}") for i in range(count)]
+    for version in (2, 3):
+        for task in tasks:
+            with Session(engine) as session:
+                current = get_task(session, owner, task.id)
+                update_task(session, task=current, data=TaskUpdate(title=f"v{version}"))
+                session.commit()
+    return [task.id for task in tasks]
+
+
+def test_a_concurrent_relay_publishes_tasks_side_by_side_each_in_order(engine: Engine) -> None:
+    task_ids = _changed_three_times(engine, 6)
+    recorder = SlowRecorder()
+    relay = OutboxRelay(engine, recorder, concurrency=4)
+    try:
+        assert relay.run_once() == 18
+    finally:
+        relay.close()
+    assert recorder.most_in_flight > 1, "different tasks' events went out one at a time"
+    for task_id in task_ids:
+        mine = [r for r in recorder.published if r.aggregate_id == task_id]
+        assert [r.event_type for r in mine] == ["task.created", "task.updated", "task.updated"]
+        assert [r.id for r in mine] == sorted(r.id for r in mine)
+    assert _pending(engine) == []
+
+
+def test_a_concurrent_relay_holds_back_only_the_failing_task(engine: Engine) -> None:
+    task_ids = _changed_three_times(engine, 4)
+    recorder = SlowRecorder(fail_task=task_ids[0])
+    relay = OutboxRelay(engine, recorder, concurrency=4)
+    try:
+        assert relay.run_once() == 9
+    finally:
+        relay.close()
+    relay.check_publishing()
+    pending = _pending(engine)
+    assert {r.aggregate_id for r in pending} == {task_ids[0]}
+    assert len(pending) == 3
+    assert sum(r.attempts for r in pending) == 1, "only the first failed; the rest wait for it"
