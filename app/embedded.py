@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from app.db import make_engine, run_migrations
 from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
+from app.events.wakeup import OUTBOX_COMMITTED
 from app.main import create_app
 from app.settings import Settings, get_settings
 from workers.http import BackgroundLoop, start_loops
@@ -31,7 +32,10 @@ def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
         concurrency=1 if settings.is_sqlite else settings.relay_concurrency,
     )
     return [
-        BackgroundLoop("relay", relay.run_once, settings.relay_poll_seconds),
+        # Woken by every commit that staged outbox rows; all writers are in this process.
+        BackgroundLoop(
+            "relay", relay.run_once, settings.relay_poll_seconds, wake=OUTBOX_COMMITTED.wait
+        ),
         *notifier.build_loops(engine, settings),
         *recurrer.build_loops(engine, settings),
     ]

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.db import make_engine, run_migrations
+from app.models.enums import Priority, TaskStatus
+from app.models.task import Task
 from app.services.search import TaskQuery, _filters, _ordering
 from bench.harness import TASKSTREAM, Figures, drive, server, table
 from bench.seed import seed_tasks
@@ -41,29 +43,31 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
         pg.destroy()
 
 
+# The plans shown are those of the queries the benchmark sends (the first search term).
+EXPLAINED = {
+    "search": TaskQuery(q="invoice"),
+    "filtered list": TaskQuery(
+        status=[TaskStatus.todo], priority=[Priority.high], sort="due_at", order="asc"
+    ),
+}
+
+
 def _explain(url: str, owner: uuid.UUID) -> dict[str, str]:
     """The plans of the search and the filtered list, to show they use their indexes."""
     engine = make_engine(url)
     plans = {}
-    queries = {
-        "search": TaskQuery(q="invoice", sort="created_at"),
-        "filtered list": TaskQuery(
-            status=[], priority=[], overdue=True, sort="due_at", order="asc"
-        ),
-    }
+    postgres = engine.dialect.name == "postgresql"
+    prefix = "EXPLAIN (ANALYZE, BUFFERS OFF) " if postgres else "EXPLAIN QUERY PLAN "
     with Session(engine) as session:
-        for name, query in queries.items():
-            from app.models.task import Task
-
+        for name, query in EXPLAINED.items():
             statement = (
                 sa.select(Task.id)
                 .where(*_filters(session, owner, query))
                 .order_by(*_ordering(query))
-                .limit(20)
+                .limit(query.page_size + 1)
             )
-            prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             # Bound parameters, not literals: PostgreSQL's regconfig has no literal renderer.
-            compiled = statement.compile(engine)
+            compiled = statement.compile(engine, compile_kwargs={"render_postcompile": True})
             params: Any = compiled.params
             if compiled.positiontup is not None:  # SQLite's qmark style
                 # The Uuid type stores hex on SQLite; at the driver level we do that by hand.

@@ -195,7 +195,13 @@ def reminders(url: str, count: int, spread_seconds: float) -> dict[str, Any]:
             )
         session.commit()
     replicas = [make_engine(url) for _ in range(2)]
-    relay = OutboxRelay(engine, EmbeddedPublisher([build_consumer(engine)]), batch_size=500)
+    settings = Settings(environment="test", database_url=url)
+    relay = OutboxRelay(
+        engine,
+        EmbeddedPublisher([build_consumer(engine)]),
+        batch_size=500,
+        concurrency=settings.relay_concurrency,
+    )
     loops = [
         BackgroundLoop(f"claimer-{i}", lambda e=e, i=i: claim_due_reminders(e, f"n{i}"), 0.1)
         for i, e in enumerate(replicas)
@@ -203,6 +209,7 @@ def reminders(url: str, count: int, spread_seconds: float) -> dict[str, Any]:
     loops.append(BackgroundLoop("relay", relay.run_once, 0.02))
     with running(loops):
         _wait(lambda: _notifications(engine) >= count, spread_seconds + 120)
+    relay.close()
     with Session(engine) as session:
         events = {
             str(e.event_id): e.payload["reminder_id"] for e in session.exec(select(OutboxEvent))

@@ -52,8 +52,8 @@ def seed_tasks(engine: Engine, owner: uuid.UUID, count: int, *, batch: int = 500
                 "priority_rank": rng.randint(1, 4),
                 "due_at": due.replace(tzinfo=None).isoformat(sep=" ") if due else None,
                 "reminders": "[]",
-                "created_at": now.replace(tzinfo=None).isoformat(sep=" "),
-                "updated_at": now.replace(tzinfo=None).isoformat(sep=" "),
+                "created_at": (now - timedelta(minutes=i)).replace(tzinfo=None).isoformat(sep=" "),
+                "updated_at": (now - timedelta(minutes=i)).replace(tzinfo=None).isoformat(sep=" "),
                 "version": 1,
             }
         )
@@ -79,7 +79,7 @@ def _seed_postgres(engine: Engine, owner: uuid.UUID, count: int) -> None:
                (ARRAY['todo','in_progress','done'])[1 + i % 3], 1 + i % 4,
                CASE WHEN i % 4 = 0 THEN NULL
                     ELSE now() + ((i % 2500) - 500) * interval '1 hour' END,
-               '[]', now(), now(), 1
+               '[]', now() - i * interval '1 minute', now() - i * interval '1 minute', 1
         FROM generate_series(1, :count) AS i
     """)  # noqa: S608  (the word list is a constant of this module)
     with engine.begin() as connection:

@@ -58,6 +58,12 @@ def database_url(
 
 
 @pytest.fixture
+def postgres_url(tmp_path: Path, postgres_server: PostgresServer | None) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database, for what only PostgreSQL does (NOTIFY)."""
+    yield from _database_url("postgres", tmp_path, postgres_server)
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     if database_url.startswith("sqlite"):

@@ -29,6 +29,8 @@ class BackgroundLoop:
     name: str
     step: Callable[[], int]
     interval_seconds: float
+    # What to wait on between idle steps, at most interval_seconds (default: the stop event).
+    wake: Callable[[float], object] | None = None
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -38,7 +40,7 @@ class BackgroundLoop:
                 log.exception("background loop %s failed; retrying", self.name)
                 busy = False
             if not busy:
-                stop.wait(self.interval_seconds)
+                (self.wake or stop.wait)(self.interval_seconds)
 
 
 def start_loops(loops: list[BackgroundLoop], stop: threading.Event) -> list[threading.Thread]:

@@ -7,6 +7,7 @@ import uuid
 from sqlmodel import Session
 
 from app.events.models import TOPIC_OF, ReminderDue, TaskEvent
+from app.events.wakeup import mark_staged
 from app.models.events import OutboxEvent
 
 
@@ -21,4 +22,5 @@ def record_event(session: Session, event: TaskEvent | ReminderDue) -> OutboxEven
         payload=event.model_dump(mode="json"),
     )
     session.add(row)
+    mark_staged(session)
     return row

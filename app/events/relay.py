@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from app.contract import METRIC_OUTBOX_OLDEST_PENDING
 from app.db import utcnow
 from app.events.publisher import Publisher, PublishError
+from app.events.wakeup import OutboxSignal
 from app.models.events import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,10 @@ class OutboxRelay:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+    def run_forever(
+        self, stop: threading.Event, poll_seconds: float, wake: OutboxSignal | None = None
+    ) -> None:
+        """Publish until `stop`; between batches wait for `wake` or at most `poll_seconds`."""
         while not stop.is_set():
             try:
                 published = self.run_once()
@@ -218,4 +222,4 @@ class OutboxRelay:
                 log.exception("relay iteration failed; retrying")
                 published = 0
             if published < self.batch_size:
-                stop.wait(poll_seconds)
+                (wake or stop).wait(poll_seconds)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app.api.routes import ops
 from app.events.publisher import DaprPublisher
 from app.events.relay import OutboxRelay
+from app.events.wakeup import OUTBOX_COMMITTED, listen_for_commits
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.settings import Settings
@@ -29,18 +30,33 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        thread = threading.Thread(
-            target=relay.run_forever,
-            args=(stop, settings.relay_poll_seconds),
-            name="relay",
-            daemon=True,
-        )
-        thread.start()
+        threads = [
+            threading.Thread(
+                target=relay.run_forever,
+                args=(stop, settings.relay_poll_seconds, OUTBOX_COMMITTED),
+                name="relay",
+                daemon=True,
+            )
+        ]
+        if engine.dialect.name == "postgresql":
+            # The API and the notifier commit in other processes: NOTIFY reaches us here.
+            threads.append(
+                threading.Thread(
+                    target=listen_for_commits,
+                    args=(engine, stop),
+                    name="outbox-listener",
+                    daemon=True,
+                )
+            )
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
             stop.set()
-            thread.join(timeout=10)
+            OUTBOX_COMMITTED.set()
+            for thread in threads:
+                thread.join(timeout=10)
             relay.close()
             publisher.close()
 

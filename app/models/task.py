@@ -138,7 +138,10 @@ class TaskPublic(SQLModel):
 
 class TaskPage(SQLModel):
     items: list[TaskPublic]
-    total: int
+    total: int = Field(description="Tasks matching; at least this many when total_exact is false.")
+    total_exact: bool = Field(
+        description="False when more than 10,000 tasks match and counting stopped there."
+    )
     page: int
     page_size: int
     next_cursor: str | None

@@ -71,13 +71,14 @@ def list_(
         page_size=page_size,
         cursor=cursor,
     )
-    items, total, next_cursor = list_tasks(session, user.id, query)
+    listing = list_tasks(session, user.id, query)
     return TaskPage(
-        items=service.list_public(session, items),
-        total=total,
+        items=service.list_public(session, listing.items),
+        total=listing.total,
+        total_exact=listing.total_exact,
         page=page,
         page_size=page_size,
-        next_cursor=next_cursor,
+        next_cursor=listing.next_cursor,
     )
 
 
