@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     pubsub_name: str = PUBSUB_NAME
     dapr_subscriptions: Literal["programmatic", "declarative"] = "programmatic"
     relay_batch_size: int = Field(default=100, ge=1, le=10_000)
-    # Tasks whose events the relay publishes side by side (each task's stay in order).
+    # Tasks whose events the in-process bus delivers side by side (each task's in order);
+    # through Dapr the relay publishes in bulk instead.
     relay_concurrency: int = Field(default=8, ge=1, le=64)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     notifier_poll_seconds: float = Field(default=0.5, gt=0)

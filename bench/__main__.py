@@ -23,6 +23,12 @@ def _machine() -> dict[str, object]:
     }
 
 
+def _event_engines_built() -> bool:
+    from tests.support.engines import daprd_path, java_path, kafka_libs
+
+    return None not in (daprd_path(), kafka_libs(), java_path())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller volumes")
@@ -47,6 +53,11 @@ def main() -> None:
             ["bench.events_bench", "--backend", "postgres", *quick],
         ),
     ]
+    if _event_engines_built():
+        rate = ["--events", "300" if args.quick else "1000", "--rate", "100"]
+        runs.append(("events-dapr", ["bench.dapr_bench", *rate]))
+    else:
+        print("events-dapr skipped: daprd and Kafka are not built (tools/engines/provision.sh)\n")
     if importlib.util.find_spec("bench.render_bench") is not None:
         runs.append(("render", ["bench.render_bench"]))
     failed = []

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from app.contract import METRIC_OUTBOX_OLDEST_PENDING
 from app.db import utcnow
-from app.events.publisher import Publisher, PublishError
+from app.events.publisher import BatchPublisher, Publisher, PublishError
 from app.events.wakeup import OutboxSignal
 from app.models.events import OutboxEvent
 
@@ -146,7 +146,9 @@ class OutboxRelay:
         by_task: dict[uuid.UUID, list[OutboxEvent]] = {}
         for row in rows:
             by_task.setdefault(row.aggregate_id, []).append(row)
-        if self._pool is None or len(by_task) < 2:
+        if isinstance(self.publisher, BatchPublisher):
+            outcomes = [self._publish_in_rounds(self.publisher, by_task)]
+        elif self._pool is None or len(by_task) < 2:
             outcomes = [self._publish_in_order(group) for group in by_task.values()]
         else:
             outcomes = list(self._pool.map(self._publish_in_order, by_task.values()))
@@ -158,6 +160,43 @@ class OutboxRelay:
             self.update_gauges()
         return len(sent)
 
+    def _publish_in_rounds(
+        self, publisher: BatchPublisher, by_task: dict[uuid.UUID, list[OutboxEvent]]
+    ) -> tuple[list[OutboxEvent], bool]:
+        """Batches holding at most one event per task: a task's next event goes out only
+        after its previous one was acknowledged, so order holds whatever a batch does."""
+        queues = {task: list(rows) for task, rows in by_task.items()}
+        sent: list[OutboxEvent] = []
+        failed = False
+        while queues:
+            heads = [rows[0] for rows in queues.values()]
+            failures = publisher.publish_batch(heads)
+            for row in heads:
+                queue = queues[row.aggregate_id]
+                error = failures.get(row.id or 0)
+                if error is None:
+                    sent.append(row)
+                    PUBLISHED.labels(row.topic).inc()
+                    queue.pop(0)
+                    if queue:
+                        continue
+                else:
+                    failed = True
+                    self._record_failure(row, error, queue[1:])
+                del queues[row.aggregate_id]
+        return sent, failed
+
+    def _record_failure(
+        self, row: OutboxEvent, error: PublishError, later: list[OutboxEvent]
+    ) -> None:
+        """Back the row off; the same task's later events wait until it is retried."""
+        FAILURES.labels(row.topic, error.reason).inc()
+        log.warning("publish of outbox event %s failed: %s", row.id, error)
+        retry_at = self._settle(row, error)
+        for waiting in later:
+            ordering = PublishError("ordering", "waits for an earlier event")
+            self._settle(waiting, ordering, defer_until=retry_at)
+
     def _publish_in_order(self, rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], bool]:
         """One task's events in order; after a failure the rest wait for it to be retried."""
         sent: list[OutboxEvent] = []
@@ -165,12 +204,7 @@ class OutboxRelay:
             try:
                 self.publisher.publish(row)
             except PublishError as exc:
-                FAILURES.labels(row.topic, exc.reason).inc()
-                log.warning("publish of outbox event %s failed: %s", row.id, exc)
-                retry_at = self._settle(row, exc)
-                for later in rows[index + 1 :]:
-                    waiting = PublishError("ordering", "waits for an earlier event")
-                    self._settle(later, waiting, defer_until=retry_at)
+                self._record_failure(row, exc, rows[index + 1 :])
                 return sent, True
             sent.append(row)
             PUBLISHED.labels(row.topic).inc()

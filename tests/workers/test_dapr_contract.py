@@ -172,3 +172,67 @@ def test_dead_letter_deliveries_are_counted_and_acknowledged(
         'taskstream_dead_letter_events_total{consumer="taskstream-recurrer",topic="task-events-dlq"}'
         in metrics
     )
+
+
+def _rows(engine: Engine, count: int) -> list[OutboxEvent]:
+    owner = make_user(engine)
+    for i in range(count):
+        make_task(engine, owner, f"t{i}")
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxEvent).order_by(OutboxEvent.id)))  # type: ignore[arg-type]
+
+
+def test_a_bulk_publish_sends_one_entry_per_row_with_its_key_and_event_id(engine: Engine) -> None:
+    rows = _rows(engine, 3)
+    seen: list[httpx.Request] = []
+
+    def sidecar(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    assert _publisher(sidecar).publish_batch(rows) == {}
+    [request] = seen
+    assert request.url.path == f"/v1.0/publish/bulk/{PUBSUB_NAME}/{TASK_EVENTS.name}"
+    entries = httpx.Response(200, content=request.content).json()
+    assert [e["entryId"] for e in entries] == [str(r.id) for r in rows]
+    for entry, row in zip(entries, rows, strict=True):
+        assert entry["event"] == row.payload
+        assert entry["contentType"] == "application/json"
+        assert entry["metadata"]["partitionKey"] == str(row.aggregate_id)
+        assert entry["metadata"]["cloudevent.id"] == str(row.event_id)
+        assert entry["metadata"]["cloudevent.type"] == row.event_type
+
+
+def test_a_partly_failed_bulk_publish_names_only_the_failed_rows(engine: Engine) -> None:
+    rows = _rows(engine, 3)
+    failed = {"failedEntries": [{"entryId": str(rows[1].id), "error": "broker said no"}]}
+    errors = _publisher(lambda _: httpx.Response(500, json=failed)).publish_batch(rows)
+    assert list(errors) == [rows[1].id]
+    assert errors[rows[1].id or 0].reason == "server"
+    assert "broker said no" in str(errors[rows[1].id or 0])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, text="not json"),
+        httpx.Response(500, json={"failedEntries": []}),
+        httpx.Response(400, json={"errorCode": "ERR_PUBSUB_EVENTS_SER"}),
+    ],
+)
+def test_a_bulk_refusal_without_a_usable_list_fails_every_row(
+    engine: Engine, answer: httpx.Response
+) -> None:
+    rows = _rows(engine, 2)
+    errors = _publisher(lambda _: answer).publish_batch(rows)
+    assert sorted(errors) == sorted(r.id for r in rows)
+
+
+def test_an_unreachable_sidecar_fails_the_whole_bulk(engine: Engine) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    rows = _rows(engine, 2)
+    errors = _publisher(down).publish_batch(rows)
+    assert {e.reason for e in errors.values()} == {"connection"}
+    assert len(errors) == 2

@@ -220,3 +220,45 @@ def test_a_concurrent_relay_holds_back_only_the_failing_task(engine: Engine) -> 
     assert {r.aggregate_id for r in pending} == {task_ids[0]}
     assert len(pending) == 3
     assert sum(r.attempts for r in pending) == 1, "only the first failed; the rest wait for it"
+
+
+class BatchRecorder(Recorder):
+    """A bulk publisher: records each batch; fails every event of one task if told to."""
+
+    def __init__(self, fail_task: object = None) -> None:
+        super().__init__()
+        self.batches: list[list[OutboxEvent]] = []
+        self.fail_task = fail_task
+
+    def publish_batch(self, rows: list[OutboxEvent]) -> dict[int, PublishError]:
+        self.batches.append(list(rows))
+        failures = {}
+        for row in rows:
+            if row.aggregate_id == self.fail_task:
+                failures[row.id or 0] = PublishError("server", "HTTP 500: partition offline")
+            else:
+                self.published.append(row)
+        return failures
+
+
+def test_a_bulk_relay_sends_rounds_of_one_event_per_task(engine: Engine) -> None:
+    task_ids = _changed_three_times(engine, 5)
+    recorder = BatchRecorder()
+    assert OutboxRelay(engine, recorder).run_once() == 15
+    assert len(recorder.batches) == 3, "one batch per round, not one call per event"
+    for batch in recorder.batches:
+        assert len({r.aggregate_id for r in batch}) == len(batch) == 5
+    for task_id in task_ids:
+        mine = [r.id for r in recorder.published if r.aggregate_id == task_id]
+        assert mine == sorted(mine)
+    assert _pending(engine) == []
+
+
+def test_a_bulk_relay_holds_back_only_the_failing_task(engine: Engine) -> None:
+    task_ids = _changed_three_times(engine, 3)
+    relay = OutboxRelay(engine, BatchRecorder(fail_task=task_ids[1]))
+    assert relay.run_once() == 6
+    relay.check_publishing()
+    pending = _pending(engine)
+    assert {r.aggregate_id for r in pending} == {task_ids[1]}
+    assert sum(r.attempts for r in pending) == 1, "only the first failed; the rest wait for it"
