@@ -41,7 +41,11 @@ def run(count: int, rate: float) -> dict[str, Any]:
                 database_url=url,
                 broker=broker,
                 workdir=Path(tmp),
-                extra_env={"TASKSTREAM_LOG_LEVEL": "WARNING"},
+                # The product's defaults: commits wake the relay, polling is the fallback.
+                extra_env={
+                    "TASKSTREAM_LOG_LEVEL": "WARNING",
+                    "TASKSTREAM_RELAY_POLL_SECONDS": "0.2",
+                },
             ):
                 engine = make_engine(url)
                 figures = measure_phases(engine, make_user(engine), count, rate)

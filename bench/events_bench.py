@@ -22,6 +22,7 @@ from app.db import make_engine, run_migrations, utcnow
 from app.embedded import embedded_loops
 from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
+from app.events.wakeup import OUTBOX_COMMITTED
 from app.models.events import InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
 from app.models.series import RecurringSeries
@@ -33,7 +34,7 @@ from bench.harness import percentiles, table
 from tests.support.factories import make_user
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier.app import build_consumer
-from workers.notifier.claims import claim_due_reminders
+from workers.notifier.claims import claim_due_reminders, wait_for_next_due
 from workers.recurrer.handlers import materialise_window
 
 NOTIFIER_ID = "taskstream-notifier"
@@ -153,7 +154,8 @@ def event_path(url: str, count: int, rate: float) -> dict[str, Any]:
     engine = make_engine(url)
     run_migrations(engine)
     owner = make_user(engine)
-    settings = Settings(environment="test", database_url=url, relay_poll_seconds=0.02)
+    # The default poll interval: commits wake the relay, polling is only the fallback.
+    settings = Settings(environment="test", database_url=url)
     with running(embedded_loops(settings, engine)):
         figures = measure_phases(engine, owner, count, rate)
     engine.dispose()
@@ -203,10 +205,19 @@ def reminders(url: str, count: int, spread_seconds: float) -> dict[str, Any]:
         concurrency=settings.relay_concurrency,
     )
     loops = [
-        BackgroundLoop(f"claimer-{i}", lambda e=e, i=i: claim_due_reminders(e, f"n{i}"), 0.1)
+        BackgroundLoop(
+            f"claimer-{i}",
+            lambda e=e, i=i: claim_due_reminders(e, f"n{i}"),
+            settings.notifier_poll_seconds,
+            wake=lambda longest, e=e: wait_for_next_due(e, longest),
+        )
         for i, e in enumerate(replicas)
     ]
-    loops.append(BackgroundLoop("relay", relay.run_once, 0.02))
+    loops.append(
+        BackgroundLoop(
+            "relay", relay.run_once, settings.relay_poll_seconds, wake=OUTBOX_COMMITTED.wait
+        )
+    )
     with running(loops):
         _wait(lambda: _notifications(engine) >= count, spread_seconds + 120)
     relay.close()

@@ -15,7 +15,7 @@ from app.events.cloudevent import CloudEvent
 from app.events.models import ReminderDue, TaskEvent
 from app.settings import Settings
 from workers.http import BackgroundLoop, create_worker_app
-from workers.notifier.claims import claim_due_reminders
+from workers.notifier.claims import claim_due_reminders, wait_for_next_due
 from workers.notifier.delivery import deliver_reminder, deliver_webhooks
 from workers.notifier.schedule import sync_reminders
 from workers.runtime import Consumer, Event, Route
@@ -51,6 +51,7 @@ def build_loops(engine: Engine, settings: Settings) -> list[BackgroundLoop]:
             "reminder-claimer",
             lambda: claim_due_reminders(engine, instance),
             settings.notifier_poll_seconds,
+            wake=lambda longest: wait_for_next_due(engine, longest),
         ),
         BackgroundLoop("webhook-sender", lambda: deliver_webhooks(engine, client), 1.0),
     ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.db import utcnow
 from app.events.models import ReminderDue
@@ -46,3 +48,29 @@ def claim_due_reminders(engine: Engine, instance: str, limit: int = 500) -> int:
             )
         session.commit()
         return len(due)
+
+
+# Another replica may hold a due row (SKIP LOCKED): never spin on it faster than this.
+SHORTEST_WAIT_SECONDS = 0.05
+
+
+def seconds_until_next_due(engine: Engine) -> float | None:
+    """How long until the earliest pending reminder is due (0 when one is); None if none is."""
+    with Session(engine) as session:
+        earliest = session.exec(
+            select(func.min(col(ScheduledReminder.remind_at))).where(
+                ScheduledReminder.state == PENDING
+            )
+        ).one()
+    return None if earliest is None else max(0.0, (earliest - utcnow()).total_seconds())
+
+
+def wait_for_next_due(engine: Engine, longest: float) -> None:
+    """Sleep until the next reminder is due, or `longest` seconds, whichever comes first.
+
+    The claimer then fires a reminder close to its due time without polling often;
+    `longest` bounds the wait for reminders scheduled while it sleeps.
+    """
+    until = seconds_until_next_due(engine)
+    wait = longest if until is None else min(longest, until)
+    time.sleep(max(SHORTEST_WAIT_SECONDS, wait))
