@@ -139,8 +139,9 @@ class OutboxRelay:
     def run_once(self) -> int:
         """Publish one batch; returns how many rows were published.
 
-        Each task's events go out one after another, in order; different tasks' events go
-        out side by side, up to `concurrency` at a time.
+        Each task's events go out one after another, in order. Different tasks' events go
+        out together: in bulk rounds when the publisher publishes batches (Dapr), else on
+        up to `concurrency` threads (the in-process bus).
         """
         rows = self._claim()
         by_task: dict[uuid.UUID, list[OutboxEvent]] = {}

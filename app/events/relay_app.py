@@ -20,12 +20,8 @@ from app.settings import Settings
 
 def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     publisher = DaprPublisher(settings.dapr_http_endpoint, settings.pubsub_name)
-    relay = OutboxRelay(
-        engine,
-        publisher,
-        batch_size=settings.relay_batch_size,
-        concurrency=settings.relay_concurrency,
-    )
+    # DaprPublisher publishes in bulk rounds, so no publishing threads are needed here.
+    relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
