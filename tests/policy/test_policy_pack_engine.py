@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PACK_DIR = REPO_ROOT / "policy"
+from tests.support.pulumi import PACK_DIR, install_policy_pack, pulumi_env
+
 PACK_VENV = PACK_DIR / ".venv"
-REQUIRE_ENV = "TASKSTREAM_REQUIRE_INTEGRATION"
 
 pytestmark = pytest.mark.integration
 
@@ -44,53 +42,10 @@ Stand("digitalocean:index/databaseCluster:DatabaseCluster", "db", {"engine": "pg
 """
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_ENV}=1 requires it)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _pulumi_env() -> dict[str, str]:
-    """What tools/engines/pulumi-env.sh sets, without sourcing it."""
-    versions = dict(
-        line.split("=", 1)
-        for line in (REPO_ROOT / "tools/engines/versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    cache = Path(
-        os.environ.get("TASKSTREAM_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "taskstream"
-    )
-    bin_dir = cache / "pulumi" / f"v{versions['PULUMI_VERSION'].strip()}" / "bin"
-    if not (bin_dir / "pulumi").is_file():
-        _unavailable(f"no Pulumi CLI at {bin_dir}; run `bash tools/engines/pulumi.sh cli python`")
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        PULUMI_HOME=str(cache / "pulumi" / "home"),
-        PULUMI_SKIP_UPDATE_CHECK="true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-        PULUMI_CONFIG_PASSPHRASE="not-a-secret",
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 def engine_env() -> dict[str, str]:
-    env = _pulumi_env()
-    if not (PACK_VENV / "bin" / "python").exists():
-        # The pack's own environment, as a developer makes it: PyPI is needed once.
-        install = subprocess.run(
-            ["pulumi", "install"],
-            cwd=PACK_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if install.returncode != 0:
-            _unavailable(f"cannot create policy/.venv:\n{install.stdout}{install.stderr}")
+    env = pulumi_env(providers=False)  # the program below needs no provider plugin
+    install_policy_pack(env)
     return env
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -34,56 +33,24 @@ import pytest
 import yaml
 
 from infra import versions
-from tests.support.engines import REPO_ROOT, cache_root, engine_versions, require_engine
+from tests.support.engines import REPO_ROOT
+from tests.support.pulumi import install_policy_pack
+from tests.support.pulumi import pulumi_env as pulumi_env_of
 
-PASSPHRASE = "throwaway-test-passphrase"
 PROD_WEBHOOKS = '{"oncall": "https://hooks.example.com/integration-test"}'
 # The newest slug the fake API offers for the pinned prefix.
 DOKS_SLUG = f"{versions.KUBERNETES_VERSION_PREFIX}1-do.0"
-PACK_DIR = REPO_ROOT / "policy"
-
-
-def _pulumi_paths() -> tuple[Path, Path, list[Path]]:
-    pinned = engine_versions()
-    root = cache_root() / "pulumi"
-    bin_dir = root / f"v{pinned['PULUMI_VERSION']}" / "bin"
-    home = root / "home"
-    plugins = [
-        home / "plugins" / f"resource-{name}-v{pinned[key]}" / f"pulumi-resource-{name}"
-        for name, key in (
-            ("kubernetes", "PULUMI_KUBERNETES_VERSION"),
-            ("digitalocean", "PULUMI_DIGITALOCEAN_VERSION"),
-            ("random", "PULUMI_RANDOM_VERSION"),
-        )
-    ]
-    return bin_dir, home, plugins
 
 
 @pytest.fixture(scope="session")
 def pulumi_env() -> dict[str, str]:
-    """What tools/engines/pulumi-env.sh sets, plus the offline switches; skip if not built."""
-    bin_dir, home, plugins = _pulumi_paths()
-    binaries = [
-        bin_dir / n for n in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
-    ]
-    missing = [str(p) for p in [*binaries, *plugins] if not p.is_file()]
-    require_engine(
-        "pulumi",
-        not missing,
-        f"missing {', '.join(missing)}; run `bash tools/engines/pulumi.sh`",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN_"))}
-    env.update(
-        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        PULUMI_HOME=str(home),
-        PULUMI_SKIP_UPDATE_CHECK="true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-        DIGITALOCEAN_TOKEN="dummy",
-        UV_FROZEN="1",
-        UV_OFFLINE="1",
-    )
-    return env
+    """The built CLI with its providers, offline; uv must not reach PyPI either."""
+    return {
+        **pulumi_env_of(providers=True),
+        "DIGITALOCEAN_TOKEN": "dummy",
+        "UV_FROZEN": "1",
+        "UV_OFFLINE": "1",
+    }
 
 
 @dataclass
@@ -282,20 +249,5 @@ def make_project(stack: str, root: Path, env: dict[str, str], internet: FakeInte
 
 @pytest.fixture(scope="session")
 def policy_pack(pulumi_env: dict[str, str]) -> Path:
-    """policy/ with its virtualenv, made by `pulumi install` as tests/policy does."""
-    if not (PACK_DIR / ".venv" / "bin" / "python").exists():
-        install = subprocess.run(
-            ["pulumi", "install"],
-            cwd=PACK_DIR,
-            env=pulumi_env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        require_engine(
-            "policy/.venv",
-            install.returncode == 0,
-            f"`pulumi install` in policy/ failed:\n{install.stdout}{install.stderr}",
-        )
-    return PACK_DIR
+    """policy/ with its virtualenv, as tests/policy uses it."""
+    return install_policy_pack(pulumi_env)
