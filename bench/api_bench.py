@@ -24,6 +24,7 @@ from app.models.task import Task
 from app.services.search import TaskQuery, _filters, _ordering
 from bench.harness import TASKSTREAM, Figures, drive, server, table
 from bench.seed import seed_tasks
+from tests.support.accounts import register_user
 from tests.support.postgres import start_server
 
 CONCURRENCY = (1, 10, 100)
@@ -170,16 +171,9 @@ async def _baseline(base: str, total: int) -> list[Figures]:
 
 
 def _login(base: str) -> tuple[dict[str, str], uuid.UUID]:
-    email, password = f"bench-{uuid.uuid4().hex[:6]}@example.com", "benchmark password"
-    httpx.post(
-        f"{base}/api/v1/auth/register", json={"email": email, "password": password}
-    ).raise_for_status()
-    token = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": email, "password": password}
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    me = httpx.get(f"{base}/api/v1/auth/me", headers=headers).json()
-    return headers, uuid.UUID(me["id"])
+    with httpx.Client(base_url=base) as client:
+        user = register_user(client)
+    return user.headers, uuid.UUID(user.id)
 
 
 def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:

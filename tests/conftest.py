@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 from app.db import make_engine, run_migrations
 from app.main import create_app
 from app.settings import Settings
+from tests.support.accounts import ApiUser, register_user
 from tests.support.engines import require_engine
 from tests.support.postgres import PostgresServer, start_server
 
@@ -81,26 +81,6 @@ def settings(database_url: str) -> Settings:
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, engine)) as test_client:
         yield test_client
-
-
-@dataclass
-class ApiUser:
-    """A registered user and the headers that authenticate as them."""
-
-    email: str
-    headers: dict[str, str]
-    id: str
-
-
-def register_user(client: TestClient, email: str | None = None) -> ApiUser:
-    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-    password = "correct horse battery staple"
-    created = client.post("/api/v1/auth/register", json={"email": email, "password": password})
-    assert created.status_code == 201, created.text
-    token = client.post("/api/v1/auth/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    return ApiUser(email=email, headers=headers, id=created.json()["id"])
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from app.db import make_engine, run_migrations
 from app.main import create_app
 from app.settings import Settings
+from tests.support.accounts import register_user
 from tests.support.served import served
 
 POOL_SIZE = 2  # the pool then holds 4 connections; AnyIO runs 40 worker threads
@@ -39,14 +40,9 @@ def test_more_clients_than_connections_all_complete(database_url: str) -> None:
     settings = Settings(environment="test", database_url=database_url, database_pool_size=POOL_SIZE)
     with served(create_app(settings, engine), "api-under-load") as port:
         base = f"http://127.0.0.1:{port}"
-        email, password = "load@example.com", "correct horse battery staple"
-        httpx.post(
-            f"{base}/api/v1/auth/register", json={"email": email, "password": password}
-        ).raise_for_status()
-        token = httpx.post(
-            f"{base}/api/v1/auth/token", data={"username": email, "password": password}
-        ).json()["access_token"]
-        codes = asyncio.run(_create_then_read(base, {"Authorization": f"Bearer {token}"}, CLIENTS))
+        with httpx.Client(base_url=base) as client:
+            user = register_user(client)
+        codes = asyncio.run(_create_then_read(base, user.headers, CLIENTS))
     engine.dispose()
     assert sorted(set(codes)) == [200, 201]
     assert len(codes) == 2 * CLIENTS
