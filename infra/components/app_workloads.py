@@ -90,7 +90,7 @@ def deployment_spec(
     container = {
         "name": process.name,
         "image": image,
-        "args": list(process.command),
+        "args": list(process.args),
         "ports": [{"name": "http", "containerPort": process.port}],
         "env": env,
         "readinessProbe": {
@@ -159,7 +159,7 @@ def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) ->
     container = {
         "name": "migrate",
         "image": image,
-        "args": list(contract.MIGRATE_COMMAND),
+        "args": list(contract.MIGRATE_ARGS),
         "env": env,
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
