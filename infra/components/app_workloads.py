@@ -145,6 +145,10 @@ def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, s
         "dapr.io/enable-metrics": "true",
         "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
         "dapr.io/log-as-json": "true",
+        # The pods mount no service-account token (least privilege: nothing here calls the
+        # Kubernetes API), and daprd's built-in Kubernetes secret store cannot start without
+        # one; a component that fails to init stops daprd (docs/infra.md, "Dapr sidecars").
+        "dapr.io/disable-builtin-k8s-secret-store": "true",
         "dapr.io/sidecar-cpu-request": "50m",
         "dapr.io/sidecar-memory-request": "64Mi",
         "dapr.io/sidecar-cpu-limit": "500m",
