@@ -30,3 +30,13 @@ def test_settings_come_from_taskstream_environment_variables(
     settings = Settings()
     assert settings.database_url == "sqlite:///elsewhere.db"
     assert settings.cors_origins == ["https://app.example.com"]
+
+
+def test_loopback_webhooks_are_refused_outside_dev_and_test() -> None:
+    assert Settings(environment="test", webhook_allow_loopback=True).webhook_allow_loopback
+    with pytest.raises(ValidationError, match="TASKSTREAM_WEBHOOK_ALLOW_LOOPBACK"):
+        Settings(
+            environment="prod",
+            jwt_secret="k" * 48,  # type: ignore[arg-type]
+            webhook_allow_loopback=True,
+        )

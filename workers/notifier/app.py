@@ -45,7 +45,7 @@ def build_consumer(engine: Engine) -> Consumer:
 
 def build_loops(engine: Engine, settings: Settings) -> list[BackgroundLoop]:
     instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-    client = httpx.Client(timeout=settings.webhook_timeout_seconds)
+    client = httpx.Client(timeout=settings.webhook_deadline_seconds)
     return [
         BackgroundLoop(
             "reminder-claimer",
