@@ -12,6 +12,7 @@ from app.contract import PUBSUB_NAME, SETTINGS_PREFIX
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32
+PLACEHOLDER_WEBHOOK_SECRET_KEY = "dev-only-insecure-webhook-key-change-me"  # noqa: S105
 
 Environment = Literal["dev", "test", "staging", "prod"]
 
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     webhook_max_response_bytes: int = Field(default=65_536, ge=1024, le=4_194_304)
     webhook_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_in_flight_per_user: int = Field(default=1, ge=1, le=8)
+    # Seals webhook secrets at rest: a database read alone cannot sign requests.
+    webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_WEBHOOK_SECRET_KEY)
     # Dev and tests only: let webhooks reach receivers on loopback.
     webhook_allow_loopback: bool = False
 
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{SETTINGS_PREFIX}WEBHOOK_ALLOW_LOOPBACK is for dev and test only, not "
                 f"{SETTINGS_PREFIX}ENVIRONMENT={self.environment}"
+            )
+        key = self.webhook_secret_key.get_secret_value()
+        if key == PLACEHOLDER_WEBHOOK_SECRET_KEY or len(key) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"{SETTINGS_PREFIX}WEBHOOK_SECRET_KEY must be a random value of at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters when {SETTINGS_PREFIX}ENVIRONMENT="
+                f"{self.environment}; the built-in placeholder is for dev only"
             )
         return self
 

@@ -11,6 +11,7 @@ from app.db import utcnow
 from app.errors import NotFound, invalid_field
 from app.models.notification import Notification
 from app.models.user import User
+from app.sealing import seal
 from app.services.webhook_targets import (
     Resolver,
     TargetRefused,
@@ -76,6 +77,7 @@ def set_webhook(
     *,
     rules: TargetRules,
     resolver: Resolver,
+    sealing_key: str,
 ) -> User:
     """Point the user's reminders at url, once it passes the rules (and its host resolves
     to permitted addresses only); the notifier checks again on every send."""
@@ -85,13 +87,13 @@ def set_webhook(
     except TargetRefused as refused:
         raise invalid_field("url", f"This webhook URL is refused: {refused}.") from refused
     user.webhook_url = url
-    user.webhook_secret = secret
+    user.webhook_secret_sealed = seal(sealing_key, secret, user.id.bytes)
     session.add(user)
     return user
 
 
 def clear_webhook(session: Session, user: User) -> User:
     user.webhook_url = None
-    user.webhook_secret = None
+    user.webhook_secret_sealed = None
     session.add(user)
     return user

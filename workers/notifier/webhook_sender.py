@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app.models.user import User
 from app.models.webhook import WebhookDelivery
+from app.sealing import SealBroken, unseal
 from app.services.webhook_targets import Resolver, TargetRules, system_resolver
 from app.settings import Settings
 from workers.notifier.delivery import SIGNATURE_HEADER, sign
@@ -52,6 +53,7 @@ class WebhookSender:
         )
         self._ssl_context = ssl_context or httpx.create_ssl_context()
         self._connector = connector
+        self._sealing_key = settings.webhook_secret_key.get_secret_value()
         self._slots = settings.webhook_concurrency
         self._per_user = settings.webhook_in_flight_per_user
         self._pool = ThreadPoolExecutor(self._slots, thread_name_prefix="webhook")
@@ -110,10 +112,16 @@ class WebhookSender:
     def _send(self, delivery: WebhookDelivery) -> None:
         with Session(self._engine) as session:
             user = session.get(User, delivery.owner_id)
-            url, secret = (user.webhook_url, user.webhook_secret) if user else (None, None)
-        if url is None or secret is None:
+            url, sealed = (user.webhook_url, user.webhook_secret_sealed) if user else (None, None)
+        if url is None or sealed is None:
             gone = "no webhook configured any more"
             record_outcome(self._engine, delivery.id, gone, give_up=True)
+            return
+        try:
+            secret = unseal(self._sealing_key, sealed, delivery.owner_id.bytes)
+        except SealBroken as broken:
+            unusable = f"the webhook secret cannot be unsealed ({broken}); set it again"
+            record_outcome(self._engine, delivery.id, unusable, give_up=True)
             return
         body = json.dumps(delivery.body, separators=(",", ":")).encode()
         headers = {

@@ -83,6 +83,9 @@ that resolve to loopback, private, link-local, shared, reserved or multicast add
 are refused with a 422 naming `url`. The notifier checks again at every delivery and
 connects only to the addresses it checked; it follows no redirects (a 3xx is a failed
 delivery), stops each call at a total deadline and reads at most a few KiB of the answer.
+
+The secret is stored encrypted under a server key (`TASKSTREAM_WEBHOOK_SECRET_KEY`), so a
+copy of the database alone cannot sign requests; it is never shown again.
 """
 
 
@@ -102,6 +105,7 @@ def put_webhook(
         data.secret,
         rules=TargetRules.from_settings(settings),
         resolver=resolver,
+        sealing_key=settings.webhook_secret_key.get_secret_value(),
     )
     session.commit()
     return WebhookPublic(url=user.webhook_url, configured=True)

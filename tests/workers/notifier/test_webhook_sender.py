@@ -148,3 +148,18 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(engine: Engine) -> 
         assert row.delivered_at is None, "a redirect counted as delivered"
         assert "redirects are not followed" in (row.last_error or ""), row.last_error
         assert receiver.paths() == ["/moved"], "the redirect was followed"
+
+
+def test_a_secret_sealed_under_another_key_gives_up_without_calling(engine: Engine) -> None:
+    with receiving() as receiver:
+        owner = make_user(engine, webhook=receiver.url("/hook"))
+        _queue(engine, owner, 1)
+        sender = WebhookSender(engine, _settings(webhook_secret_key="another-key-" * 4))
+        try:
+            _drive([sender], lambda: _settled(engine), within=20)
+        finally:
+            sender.close()
+        row = _rows(engine)[0]
+        assert row.gave_up_at is not None, "a delivery that can never be signed is retried"
+        assert "cannot be unsealed" in (row.last_error or ""), row.last_error
+        assert receiver.received == [], "an unsigned or wrongly signed call went out"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.main import create_app
+from app.models.user import User
+from app.sealing import unseal
 from app.settings import Settings
 from tests.support.accounts import register_user
 from tests.support.resolvers import PUBLIC, PUBLIC_V6, FakeResolver
@@ -44,15 +49,28 @@ def prod_client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         environment="prod",
         database_url=settings.database_url,
         jwt_secret="j" * 48,  # type: ignore[arg-type]
+        webhook_secret_key="w" * 48,  # type: ignore[arg-type]
     )
     with _client(prod, engine) as client:
         yield client
 
 
-def test_the_webhook_is_set_shown_without_its_secret_and_removed(dev_client: TestClient) -> None:
+def test_the_webhook_is_set_shown_without_its_secret_and_removed(
+    dev_client: TestClient, engine: Engine
+) -> None:
     alice = register_user(dev_client)
-    body = {"url": "https://hooks.example.com/taskstream", "secret": SECRET}
+    secret = "a-secret-nobody-else-knows"
+    body = {"url": "https://hooks.example.com/taskstream", "secret": secret}
     assert dev_client.put(WEBHOOK, headers=alice.headers, json=body).status_code == 200
+    with engine.connect() as connection:
+        stored = " ".join(map(str, connection.execute(sa.text('SELECT * FROM "user"')).all()))
+    assert secret not in stored, "the webhook secret is stored in the clear"
+    with Session(engine) as session:
+        user = session.get(User, uuid.UUID(alice.id))
+        assert user is not None
+        assert user.webhook_secret_sealed is not None
+        key = Settings(environment="test").webhook_secret_key.get_secret_value()
+        assert unseal(key, user.webhook_secret_sealed, user.id.bytes) == secret
     shown = dev_client.get(WEBHOOK, headers=alice.headers).json()
     assert shown == {"url": "https://hooks.example.com/taskstream", "configured": True}
     assert dev_client.delete(WEBHOOK, headers=alice.headers).status_code == 204
