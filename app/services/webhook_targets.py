@@ -92,7 +92,7 @@ def checked_addresses(
     else:
         try:
             addresses = list(resolver(host, port))
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad IDNA label, NUL byte
             raise TargetRefused(f"its host {host} does not resolve") from exc
     if not addresses:
         raise TargetRefused(f"its host {host} does not resolve")

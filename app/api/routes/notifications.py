@@ -82,7 +82,7 @@ The URL must use `https` on port 443 (plain `http` is accepted only in dev), car
 that resolve to loopback, private, link-local, shared, reserved or multicast addresses
 are refused with a 422 naming `url`. The notifier checks again at every delivery and
 connects only to the addresses it checked; it follows no redirects (a 3xx is a failed
-delivery), stops each call at a total deadline and reads at most a few KiB of the answer.
+delivery), stops each call at a total deadline and reads the answer only up to a size cap.
 
 The secret is stored encrypted under a server key (`TASKSTREAM_WEBHOOK_SECRET_KEY`), so a
 copy of the database alone cannot sign requests; it is never shown again.
