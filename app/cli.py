@@ -36,7 +36,7 @@ def migrate() -> None:
     _configure_logging()
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    run_migrations(engine)
+    run_migrations(engine, webhook_secret_key=settings.webhook_secret_key.get_secret_value())
     engine.dispose()
     typer.echo(f"schema is up to date ({engine.url.render_as_string(hide_password=True)})")
 

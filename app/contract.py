@@ -9,6 +9,7 @@ SETTINGS_PREFIX = "TASKSTREAM_"
 # Settings every process reads (see app.settings.Settings); the platform sets them by these names.
 ENV_DATABASE_URL = "TASKSTREAM_DATABASE_URL"
 ENV_JWT_SECRET = "TASKSTREAM_JWT_SECRET"  # noqa: S105  (a variable name)
+ENV_WEBHOOK_SECRET_KEY = "TASKSTREAM_WEBHOOK_SECRET_KEY"  # noqa: S105  (a variable name)
 ENV_ENVIRONMENT = "TASKSTREAM_ENVIRONMENT"
 ENV_EVENT_BUS = "TASKSTREAM_EVENT_BUS"
 ENV_DAPR_HTTP_ENDPOINT = "TASKSTREAM_DAPR_HTTP_ENDPOINT"
@@ -23,6 +24,28 @@ ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"
 METRIC_HTTP_REQUESTS = "taskstream_http_requests_total"
 METRIC_HTTP_LATENCY = "taskstream_http_request_duration_seconds"
 METRIC_OUTBOX_OLDEST_PENDING = "taskstream_outbox_oldest_pending_seconds"
+
+# User webhooks leave only over HTTPS on this port, and never to these IPv4 ranges (IANA
+# special-purpose, multicast and reserved): the sender refuses them and the notifier's
+# egress NetworkPolicy excepts them.
+WEBHOOK_PORT = 443
+NON_PUBLIC_IPV4_RANGES: tuple[str, ...] = (
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+)
 
 PUBSUB_NAME = "taskstream-pubsub"
 DEAD_LETTER_SUFFIX = "-dlq"

@@ -99,10 +99,14 @@ def include_in_autogenerate(
     return not ((type_ == "column" and name == "search_vector") or name == "ix_task_search")
 
 
-def run_migrations(engine: Engine) -> None:
-    """Bring the schema to the newest revision; the schema is only ever made this way."""
+def run_migrations(engine: Engine, *, webhook_secret_key: str | None = None) -> None:
+    """Bring the schema to the newest revision; the schema is only ever made this way.
+
+    The webhook key seals secrets that older revisions kept in the clear (0004).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["webhook_secret_key"] = webhook_secret_key
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

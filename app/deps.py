@@ -18,6 +18,7 @@ from app.models.user import User
 from app.security import LoginThrottle, decode_access_token
 from app.services import series as series_service
 from app.services import tasks as task_service
+from app.services.webhook_targets import Resolver
 from app.settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -53,7 +54,13 @@ def get_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+def get_resolver(request: Request) -> Resolver:
+    resolver: Resolver = request.app.state.resolver
+    return resolver
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 

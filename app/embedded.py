@@ -49,7 +49,7 @@ def serve_embedded(*, host: str, port: int) -> None:
             "`taskstream api`, `relay` and `worker ...` beside their sidecars instead"
         )
     engine = make_engine(settings.database_url)
-    run_migrations(engine)
+    run_migrations(engine, webhook_secret_key=settings.webhook_secret_key.get_secret_value())
     stop = threading.Event()
     threads = start_loops(embedded_loops(settings, engine), stop)
     url = f"http://{host}:{port}"

@@ -17,13 +17,20 @@ from app.limits import AdmissionMiddleware, BodyLimitMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.security import LoginThrottle
+from app.services.webhook_targets import Resolver, system_resolver
 from app.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the API; the engine is made in the lifespan unless a test hands one in."""
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    resolver: Resolver = system_resolver,
+) -> FastAPI:
+    """Build the API; the engine is made in the lifespan unless a test hands one in (and a
+    test hands in a resolver for webhook hosts, so no lookup leaves the machine)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -46,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.resolver = resolver
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     install_problem_handlers(app)
     for router in (auth.router, tasks.router, tags.router, series.router, notifications.router):

@@ -12,6 +12,7 @@ from app.contract import PUBSUB_NAME, SETTINGS_PREFIX
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32
+PLACEHOLDER_WEBHOOK_SECRET_KEY = "dev-only-insecure-webhook-key-change-me"  # noqa: S105
 
 Environment = Literal["dev", "test", "staging", "prod"]
 
@@ -43,7 +44,16 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.2, gt=0)
     notifier_poll_seconds: float = Field(default=0.5, gt=0)
     recurrence_window_days: int = Field(default=14, ge=1, le=366)
-    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Each webhook call, resolution to last byte read, ends by this deadline.
+    webhook_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The receiver's answer is read up to this size and no further (only its status counts).
+    webhook_max_response_bytes: int = Field(default=65_536, ge=1024, le=4_194_304)
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_in_flight_per_user: int = Field(default=1, ge=1, le=8)
+    # Seals webhook secrets at rest: a database read alone cannot sign requests.
+    webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_WEBHOOK_SECRET_KEY)
+    # Dev and tests only: let webhooks reach receivers on loopback.
+    webhook_allow_loopback: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholder_key_outside_dev(self) -> Settings:
@@ -53,6 +63,24 @@ class Settings(BaseSettings):
         if secret == PLACEHOLDER_JWT_SECRET or len(secret) < MIN_JWT_SECRET_LENGTH:
             raise ValueError(
                 f"{SETTINGS_PREFIX}JWT_SECRET must be a random value of at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters when {SETTINGS_PREFIX}ENVIRONMENT="
+                f"{self.environment}; the built-in placeholder is for dev only"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_webhook_settings_outside_dev(self) -> Settings:
+        if self.environment in ("dev", "test"):
+            return self
+        if self.webhook_allow_loopback:
+            raise ValueError(
+                f"{SETTINGS_PREFIX}WEBHOOK_ALLOW_LOOPBACK is for dev and test only, not "
+                f"{SETTINGS_PREFIX}ENVIRONMENT={self.environment}"
+            )
+        key = self.webhook_secret_key.get_secret_value()
+        if key == PLACEHOLDER_WEBHOOK_SECRET_KEY or len(key) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"{SETTINGS_PREFIX}WEBHOOK_SECRET_KEY must be a random value of at least "
                 f"{MIN_JWT_SECRET_LENGTH} characters when {SETTINGS_PREFIX}ENVIRONMENT="
                 f"{self.environment}; the built-in placeholder is for dev only"
             )

@@ -19,7 +19,8 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True, index=True)
     password_hash: str = Field(max_length=255)
     webhook_url: str | None = Field(default=None, max_length=2048)
-    webhook_secret: str | None = Field(default=None, max_length=255)
+    # Sealed with the settings' webhook key (app.sealing), never stored in the clear.
+    webhook_secret_sealed: str | None = Field(default=None, max_length=512)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

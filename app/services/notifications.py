@@ -8,9 +8,17 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import NotFound, invalid_field
 from app.models.notification import Notification
 from app.models.user import User
+from app.sealing import seal
+from app.services.webhook_targets import (
+    Resolver,
+    TargetRefused,
+    TargetRules,
+    checked_addresses,
+    parse_target,
+)
 
 
 def list_notifications(
@@ -61,8 +69,31 @@ def mark_all_read(session: Session, owner_id: uuid.UUID) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def set_webhook(session: Session, user: User, url: str | None, secret: str | None) -> User:
+def set_webhook(
+    session: Session,
+    user: User,
+    url: str,
+    secret: str,
+    *,
+    rules: TargetRules,
+    resolver: Resolver,
+    sealing_key: str,
+) -> User:
+    """Point the user's reminders at url, once it passes the rules (and its host resolves
+    to permitted addresses only); the notifier checks again on every send."""
+    try:
+        target = parse_target(url, rules)
+        checked_addresses(target.host, target.port, rules, resolver)
+    except TargetRefused as refused:
+        raise invalid_field("url", f"This webhook URL is refused: {refused}.") from refused
     user.webhook_url = url
-    user.webhook_secret = secret
+    user.webhook_secret_sealed = seal(sealing_key, secret, user.id.bytes)
+    session.add(user)
+    return user
+
+
+def clear_webhook(session: Session, user: User) -> User:
+    user.webhook_url = None
+    user.webhook_secret_sealed = None
     session.add(user)
     return user

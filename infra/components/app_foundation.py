@@ -27,7 +27,8 @@ class AppFoundationArgs:
 
 class AppFoundation(pulumi.ComponentResource):
     """Creates the app namespace, a token-less service account (it needs no API access), the
-    settings Secret (database URL, generated JWT key) and the registry pull secret.
+    settings Secret (database URL, generated JWT and webhook-sealing keys) and the registry
+    pull secret.
 
     Outputs: namespace_name, settings_secret, pull_secret (or None), ready (resources to wait on).
     """
@@ -57,8 +58,16 @@ class AppFoundation(pulumi.ComponentResource):
             special=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Seals users' webhook secrets at rest; replacing it makes every stored one unusable.
+        webhook_key = random.RandomPassword(
+            f"{name}-webhook-key",
+            length=JWT_KEY_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         database_url: pulumi.Output[str] = pulumi.Output.secret(args.database_url)
         jwt_secret: pulumi.Output[str] = pulumi.Output.secret(jwt_key.result)
+        webhook_secret_key: pulumi.Output[str] = pulumi.Output.secret(webhook_key.result)
         self.settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=api({"name": workloads.SECRET_NAME, "namespace": args.namespace}),
@@ -66,6 +75,7 @@ class AppFoundation(pulumi.ComponentResource):
             string_data={
                 workloads.SECRET_DATABASE_URL_KEY: database_url,
                 workloads.SECRET_JWT_KEY: jwt_secret,
+                workloads.SECRET_WEBHOOK_KEY: webhook_secret_key,
             },
             opts=placement.opts(self, depends_on=in_ns),
         )

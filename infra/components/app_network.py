@@ -12,7 +12,6 @@ Manifest = dict[str, Any]
 
 DAPR_SIDECAR_INTERNAL_GRPC = 50002
 DNS_PORT = 53
-HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)
@@ -93,11 +92,13 @@ def network_policies(peers: Peers) -> dict[str, Manifest]:
                     {"from": [_namespace(peers.ingress_namespace)], "ports": _ports(process.port)}
                 ],
             }
-    # The notifier delivers user webhooks, which can point anywhere on the internet.
+    # The notifier delivers user webhooks: anywhere public on the internet over HTTPS, never
+    # to the cluster, the node network or metadata endpoints (the sender refuses the same).
+    public_internet = {"cidr": "0.0.0.0/0", "except": list(contract.NON_PUBLIC_IPV4_RANGES)}
     policies["allow-webhook-egress"] = {
         "podSelector": {"matchLabels": selector(contract.NOTIFIER)},
         "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(HTTPS_PORT)}],
+        "egress": [{"to": [{"ipBlock": public_internet}], "ports": _ports(contract.WEBHOOK_PORT)}],
     }
     return policies
 

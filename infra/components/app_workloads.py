@@ -16,6 +16,7 @@ SECRET_NAME = "taskstream-settings"  # noqa: S105
 ADMIN_SECRET_NAME = "taskstream-db-admin"  # noqa: S105
 SECRET_DATABASE_URL_KEY = "database-url"  # noqa: S105
 SECRET_JWT_KEY = "jwt-secret"  # noqa: S105
+SECRET_WEBHOOK_KEY = "webhook-secret-key"  # noqa: S105
 PULL_SECRET_NAME = "registry-pull"  # noqa: S105
 SERVICE_ACCOUNT = "taskstream"
 DAPR_METRICS_PORT = 9090
@@ -35,6 +36,7 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
         {"name": contract.ENV_ENVIRONMENT, "value": environment},
         {"name": contract.ENV_DATABASE_URL, "valueFrom": secret_ref(SECRET_DATABASE_URL_KEY)},
         {"name": contract.ENV_JWT_SECRET, "valueFrom": secret_ref(SECRET_JWT_KEY)},
+        {"name": contract.ENV_WEBHOOK_SECRET_KEY, "valueFrom": secret_ref(SECRET_WEBHOOK_KEY)},
         {"name": contract.ENV_EVENT_BUS, "value": "dapr"},
         {"name": contract.ENV_DAPR_HTTP_ENDPOINT, "value": "http://127.0.0.1:3500"},
         {"name": contract.ENV_PUBSUB_NAME, "value": contract.PUBSUB_NAME},

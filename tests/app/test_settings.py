@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.settings import PLACEHOLDER_JWT_SECRET, Settings
+from app.settings import PLACEHOLDER_JWT_SECRET, PLACEHOLDER_WEBHOOK_SECRET_KEY, Settings
 
 
 def test_the_placeholder_key_is_accepted_in_dev() -> None:
@@ -19,7 +19,21 @@ def test_a_placeholder_or_short_key_is_refused_in_prod(secret: str) -> None:
 
 
 def test_a_long_random_key_is_accepted_in_prod() -> None:
-    Settings(environment="prod", jwt_secret="k" * 48)  # type: ignore[arg-type]
+    Settings(
+        environment="prod",
+        jwt_secret="k" * 48,  # type: ignore[arg-type]
+        webhook_secret_key="w" * 48,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("key", [PLACEHOLDER_WEBHOOK_SECRET_KEY, "too-short"])
+def test_a_placeholder_or_short_webhook_key_is_refused_in_prod(key: str) -> None:
+    with pytest.raises(ValidationError, match="TASKSTREAM_WEBHOOK_SECRET_KEY"):
+        Settings(
+            environment="prod",
+            jwt_secret="k" * 48,  # type: ignore[arg-type]
+            webhook_secret_key=key,  # type: ignore[arg-type]
+        )
 
 
 def test_settings_come_from_taskstream_environment_variables(
@@ -30,3 +44,14 @@ def test_settings_come_from_taskstream_environment_variables(
     settings = Settings()
     assert settings.database_url == "sqlite:///elsewhere.db"
     assert settings.cors_origins == ["https://app.example.com"]
+
+
+def test_loopback_webhooks_are_refused_outside_dev_and_test() -> None:
+    assert Settings(environment="test", webhook_allow_loopback=True).webhook_allow_loopback
+    with pytest.raises(ValidationError, match="TASKSTREAM_WEBHOOK_ALLOW_LOOPBACK"):
+        Settings(
+            environment="prod",
+            jwt_secret="k" * 48,  # type: ignore[arg-type]
+            webhook_secret_key="w" * 48,  # type: ignore[arg-type]
+            webhook_allow_loopback=True,
+        )

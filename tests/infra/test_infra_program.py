@@ -174,9 +174,10 @@ def test_every_deployment_has_probes_resources_and_a_non_root_read_only_context(
 def test_deployments_read_settings_by_the_contract_names_and_secrets_by_reference(
     recorded: Recording,
 ) -> None:
-    for deployment in recorded.of_type(DEPLOYMENT):
+    secrets = (contract.ENV_DATABASE_URL, contract.ENV_JWT_SECRET, contract.ENV_WEBHOOK_SECRET_KEY)
+    for deployment in [*recorded.of_type(DEPLOYMENT), recorded.named("migrate")]:
         env = {e["name"]: e for e in _containers(deployment)[0]["env"]}  # type: ignore[attr-defined]
-        for name in (contract.ENV_DATABASE_URL, contract.ENV_JWT_SECRET):
+        for name in secrets:
             assert "secretKeyRef" in env[name]["valueFrom"], f"{name} is not read from a Secret"
         assert env[contract.ENV_EVENT_BUS]["value"] == "dapr"
         assert env[contract.ENV_PUBSUB_NAME]["value"] == contract.PUBSUB_NAME
@@ -237,6 +238,9 @@ def test_secrets_are_marked_secret_where_they_are_used() -> None:
     settings = rec.named("app-foundation-settings").inputs
     assert is_secret(settings["stringData"]), "the settings Secret data is not a Pulumi secret"
     assert SECRET_MARKER in str(reveal(settings)), "the settings Secret lacks the database URL"
+    assert "webhook-secret-key" in str(reveal(settings)), (
+        "the settings Secret lacks the sealing key"
+    )
     assert "kubeconfig" in rec.outputs, "kubeconfig is not exported"
 
 

@@ -10,7 +10,9 @@ from sqlmodel import Session
 
 from app.models.task import Task, TaskCreate
 from app.models.user import User
+from app.sealing import seal
 from app.services.tasks import create_task
+from app.settings import PLACEHOLDER_WEBHOOK_SECRET_KEY
 
 
 def make_user(engine: Engine, email: str | None = None, webhook: str | None = None) -> uuid.UUID:
@@ -19,8 +21,11 @@ def make_user(engine: Engine, email: str | None = None, webhook: str | None = No
             email=email or f"{uuid.uuid4().hex[:8]}@example.com",
             password_hash="not-a-real-hash",
             webhook_url=webhook,
-            webhook_secret="w" * 20 if webhook else None,
         )
+        if webhook:
+            user.webhook_secret_sealed = seal(
+                PLACEHOLDER_WEBHOOK_SECRET_KEY, "w" * 20, user.id.bytes
+            )
         session.add(user)
         session.commit()
         return user.id

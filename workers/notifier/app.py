@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import uuid
 
-import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -16,8 +15,9 @@ from app.events.models import ReminderDue, TaskEvent
 from app.settings import Settings
 from workers.http import BackgroundLoop, create_worker_app
 from workers.notifier.claims import claim_due_reminders, wait_for_next_due
-from workers.notifier.delivery import deliver_reminder, deliver_webhooks
+from workers.notifier.delivery import deliver_reminder
 from workers.notifier.schedule import sync_reminders
+from workers.notifier.webhook_sender import WebhookSender
 from workers.runtime import Consumer, Event, Route
 
 
@@ -45,7 +45,7 @@ def build_consumer(engine: Engine) -> Consumer:
 
 def build_loops(engine: Engine, settings: Settings) -> list[BackgroundLoop]:
     instance = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-    client = httpx.Client(timeout=settings.webhook_timeout_seconds)
+    sender = WebhookSender(engine, settings)
     return [
         BackgroundLoop(
             "reminder-claimer",
@@ -53,7 +53,7 @@ def build_loops(engine: Engine, settings: Settings) -> list[BackgroundLoop]:
             settings.notifier_poll_seconds,
             wake=lambda longest: wait_for_next_due(engine, longest),
         ),
-        BackgroundLoop("webhook-sender", lambda: deliver_webhooks(engine, client), 1.0),
+        BackgroundLoop("webhook-sender", sender.step, 1.0, wake=sender.wait),
     ]
 
 

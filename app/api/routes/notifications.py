@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, ResolverDep, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.models.notification import (
     MarkedRead,
@@ -18,6 +18,7 @@ from app.models.notification import (
     WebhookPublic,
 )
 from app.services import notifications as service
+from app.services.webhook_targets import TargetRules
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -72,10 +73,40 @@ def get_webhook(user: CurrentUser) -> WebhookPublic:
     return WebhookPublic(url=user.webhook_url, configured=user.webhook_url is not None)
 
 
-@router.put("/webhook", responses=problem_responses(401, 422))
-def put_webhook(data: WebhookConfig, session: SessionDep, user: CurrentUser) -> WebhookPublic:
+WEBHOOK_RULES = """
+Reminders are POSTed to the URL as JSON, signed in `X-Taskstream-Signature:
+t=<unix>,v1=<hex of HMAC-SHA256(secret, "<t>.<body>")>`.
+
+The URL must use `https` on port 443 (plain `http` is accepted only in dev), carry no
+`user:password@`, and name a public address: literal IPs in any notation and host names
+that resolve to loopback, private, link-local, shared, reserved or multicast addresses
+are refused with a 422 naming `url`. The notifier checks again at every delivery and
+connects only to the addresses it checked; it follows no redirects (a 3xx is a failed
+delivery), stops each call at a total deadline and reads the answer only up to a size cap.
+
+The secret is stored encrypted under a server key (`TASKSTREAM_WEBHOOK_SECRET_KEY`), so a
+copy of the database alone cannot sign requests; it is never shown again.
+"""
+
+
+@router.put("/webhook", responses=problem_responses(401, 422), description=WEBHOOK_RULES)
+def put_webhook(
+    data: WebhookConfig,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    resolver: ResolverDep,
+) -> WebhookPublic:
     """Deliver reminders to this URL too, signed with HMAC-SHA256 of the body using the secret."""
-    service.set_webhook(session, user, str(data.url), data.secret)
+    service.set_webhook(
+        session,
+        user,
+        str(data.url),
+        data.secret,
+        rules=TargetRules.from_settings(settings),
+        resolver=resolver,
+        sealing_key=settings.webhook_secret_key.get_secret_value(),
+    )
     session.commit()
     return WebhookPublic(url=user.webhook_url, configured=True)
 
@@ -83,6 +114,6 @@ def put_webhook(data: WebhookConfig, session: SessionDep, user: CurrentUser) -> 
 @router.delete("/webhook", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
 def delete_webhook(session: SessionDep, user: CurrentUser) -> Response:
     """Stop webhook delivery."""
-    service.set_webhook(session, user, None, None)
+    service.clear_webhook(session, user)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

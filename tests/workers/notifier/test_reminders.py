@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -17,12 +17,17 @@ from app.events.cloudevent import envelope_of
 from app.models.events import OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
 from app.models.task import TaskUpdate
+from app.models.user import User
 from app.models.webhook import WebhookDelivery
 from app.services.tasks import delete_task, get_task, set_done, update_task
+from app.settings import Settings
 from tests.support.factories import make_task, make_user
+from tests.support.receivers import answer, receiving
+from tests.support.waiting import wait_until
 from workers.notifier.app import build_consumer
 from workers.notifier.claims import claim_due_reminders
-from workers.notifier.delivery import deliver_webhooks, sign
+from workers.notifier.delivery import sign
+from workers.notifier.webhook_sender import WebhookSender
 
 
 def _deliver_pending(engine: Engine, topic: str) -> None:
@@ -176,26 +181,45 @@ def test_a_due_reminder_lands_in_the_inbox_once_and_queues_one_signed_webhook(
     assert [n.title for n in notes] == ["Reminder: task"]
     assert len(deliveries) == 1
 
-    received: list[httpx.Request] = []
     outcomes = iter([503, 200])
+    with receiving() as receiver:
+        receiver.behaviours["/in"] = lambda handler: answer(next(outcomes))(handler)
+        with Session(engine) as session:
+            user = session.get(User, owner)
+            assert user is not None
+            user.webhook_url = receiver.url("/in")
+            session.add(user)
+            session.commit()
+        settings = Settings(environment="test", webhook_allow_loopback=True)
+        sender = WebhookSender(engine, settings)
+        try:
+            assert sender.step() == 1
+            wait_until(lambda: _attempts(engine) == 1, timeout=20, what="the first attempt")
+            with Session(engine) as session:
+                pending = session.exec(select(WebhookDelivery)).one()
+                assert pending.delivered_at is None, "a 503 counted as delivered"
+                pending.next_attempt_at = utcnow()
+                session.add(pending)
+                session.commit()
+            wait_until(lambda: sender.step(), timeout=20, what="the retry to be claimed")
+            wait_until(_delivered(engine), timeout=20, what="the retry to be delivered")
+        finally:
+            sender.close()
+    request = receiver.received[-1]
+    signature = request.headers["X-Taskstream-Signature"]
+    timestamp = signature.split(",")[0].removeprefix("t=")
+    assert signature == sign("w" * 20, timestamp, request.body), "the signature does not verify"
+    assert json.loads(request.body)["type"] == "reminder.due"
 
-    def hook(request: httpx.Request) -> httpx.Response:
-        received.append(request)
-        return httpx.Response(next(outcomes))
 
-    client = httpx.Client(transport=httpx.MockTransport(hook))
-    assert deliver_webhooks(engine, client) == 1
+def _attempts(engine: Engine) -> int:
     with Session(engine) as session:
-        pending = session.exec(select(WebhookDelivery)).one()
-        assert pending.attempts == 1
-        assert pending.delivered_at is None
-        pending.next_attempt_at = utcnow()
-        session.add(pending)
-        session.commit()
-    assert deliver_webhooks(engine, client) == 1
-    with Session(engine) as session:
-        assert session.exec(select(WebhookDelivery)).one().delivered_at is not None
-    request = received[-1]
-    timestamp = request.headers["X-Taskstream-Signature"].split(",")[0].removeprefix("t=")
-    assert request.headers["X-Taskstream-Signature"] == sign("w" * 20, timestamp, request.content)
-    assert json.loads(request.content)["type"] == "reminder.due"
+        return session.exec(select(WebhookDelivery)).one().attempts
+
+
+def _delivered(engine: Engine) -> Callable[[], bool]:
+    def delivered() -> bool:
+        with Session(engine) as session:
+            return session.exec(select(WebhookDelivery)).one().delivered_at is not None
+
+    return delivered

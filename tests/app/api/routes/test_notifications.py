@@ -1,4 +1,4 @@
-"""The inbox: listing, unread count, marking read; and the webhook setting."""
+"""The inbox: listing, unread count, marking read."""
 
 from __future__ import annotations
 
@@ -36,18 +36,3 @@ def test_unread_count_mark_one_and_mark_all(
     assert client.post(f"{INBOX}/read-all", headers=alice.headers).json() == {"marked": 2}
     assert client.get(f"{INBOX}/unread-count", headers=alice.headers).json() == {"unread": 0}
     assert client.get(f"{INBOX}/unread-count", headers=bob.headers).json() == {"unread": 1}
-
-
-def test_the_webhook_is_set_shown_without_its_secret_and_removed(
-    client: TestClient, alice: ApiUser
-) -> None:
-    body = {"url": "https://hooks.example.com/taskstream", "secret": "s" * 20}
-    assert client.put(f"{INBOX}/webhook", headers=alice.headers, json=body).status_code == 200
-    shown = client.get(f"{INBOX}/webhook", headers=alice.headers).json()
-    assert shown == {"url": "https://hooks.example.com/taskstream", "configured": True}
-    assert client.delete(f"{INBOX}/webhook", headers=alice.headers).status_code == 204
-    assert client.get(f"{INBOX}/webhook", headers=alice.headers).json()["configured"] is False
-    bad = client.put(
-        f"{INBOX}/webhook", headers=alice.headers, json={"url": "ftp://x", "secret": "short"}
-    )
-    assert bad.status_code == 422
