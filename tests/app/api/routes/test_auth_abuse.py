@@ -16,13 +16,12 @@ from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
 from app.throttle import LoginLimits, LoginThrottle
-from tests.support.accounts import register_user
+from tests.support.accounts import PASSWORD, register_user
 from tests.support.hashing import CountingHasher
 from tests.support.served import served
 
 AUTH = "/api/v1/auth"
 EDGE = "10.244.3.4"  # an ingress controller pod
-PASSWORD = "correct horse battery staple"
 
 
 @contextmanager
