@@ -16,6 +16,8 @@ ENV_DAPR_HTTP_ENDPOINT = "TASKSTREAM_DAPR_HTTP_ENDPOINT"
 ENV_PUBSUB_NAME = "TASKSTREAM_PUBSUB_NAME"
 ENV_LOG_LEVEL = "TASKSTREAM_LOG_LEVEL"
 ENV_CORS_ORIGINS = "TASKSTREAM_CORS_ORIGINS"
+# A JSON list of networks whose X-Forwarded-For the API believes: the edge's addresses.
+ENV_TRUSTED_PROXIES = "TASKSTREAM_TRUSTED_PROXIES"
 # "programmatic" (GET /dapr/subscribe lists them) or "declarative" (Subscription resources
 # exist, as in the cluster, so the worker lists none and Dapr does not see them twice).
 ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"

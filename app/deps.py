@@ -11,15 +11,17 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.client_address import client_address
 from app.errors import Unauthorized
 from app.models.series import RecurringSeries
 from app.models.task import Task
 from app.models.user import User
-from app.security import LoginThrottle, decode_access_token
+from app.security import PasswordHashing, decode_access_token
 from app.services import series as series_service
 from app.services import tasks as task_service
 from app.services.webhook_targets import Resolver
 from app.settings import Settings
+from app.throttle import AddressThrottle, LoginThrottle
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -59,10 +61,32 @@ def get_resolver(request: Request) -> Resolver:
     return resolver
 
 
+def get_registration_throttle(request: Request) -> AddressThrottle:
+    throttle: AddressThrottle = request.app.state.registration_throttle
+    return throttle
+
+
+def get_password_hashing(request: Request) -> PasswordHashing:
+    hashing: PasswordHashing = request.app.state.password_hashing
+    return hashing
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+RegistrationThrottleDep = Annotated[AddressThrottle, Depends(get_registration_throttle)]
+PasswordsDep = Annotated[PasswordHashing, Depends(get_password_hashing)]
+
+
+def get_client_address(request: Request, settings: SettingsDep) -> str:
+    """The caller's address, through the trusted proxies (app.client_address)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 def get_current_user(

@@ -85,6 +85,10 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class ServiceUnavailable(DomainError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
 def invalid_field(field: str, msg: str, *, kind: str = "value_error") -> Unprocessable:
     """A 422 naming one body field, for checks pydantic cannot express."""
     return Unprocessable(msg, errors=[FieldError(loc=["body", field], msg=msg, type=kind)])
@@ -129,6 +133,7 @@ _HTTP_SLUGS: dict[int, tuple[str, str]] = {
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Invalid request"),
     429: ("too-many-requests", "Too many requests"),
+    503: ("service-unavailable", "Service unavailable"),
 }
 
 

@@ -16,9 +16,10 @@ from app.errors import Problem, install_problem_handlers
 from app.limits import AdmissionMiddleware, BodyLimitMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
-from app.security import LoginThrottle
+from app.security import PasswordHashing, container_memory_limit, hashing_slots
 from app.services.webhook_targets import Resolver, system_resolver
 from app.settings import Settings, get_settings
+from app.throttle import AddressThrottle, LoginLimits, LoginThrottle
 
 API_PREFIX = "/api/v1"
 
@@ -54,7 +55,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.resolver = resolver
-    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    _install_abuse_limits(app, settings)
     install_problem_handlers(app)
     for router in (auth.router, tasks.router, tags.router, series.router, notifications.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -75,6 +76,20 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     _register_problem_schema(app)
     return app
+
+
+def _install_abuse_limits(app: FastAPI, settings: Settings) -> None:
+    """The login and registration throttles and the password hashing slots (README: Limits)."""
+    app.state.login_throttle = LoginThrottle(LoginLimits.from_settings(settings))
+    app.state.registration_throttle = AddressThrottle(
+        limit=settings.registrations_per_address_per_hour,
+        window=3600.0,
+        capacity=settings.throttle_capacity,
+    )
+    slots = settings.password_hash_concurrency or hashing_slots(container_memory_limit())
+    app.state.password_hashing = PasswordHashing(
+        slots=slots, wait_seconds=settings.password_hash_wait_seconds
+    )
 
 
 def _summaries_from_docstrings(app: FastAPI) -> None:

@@ -1,35 +1,104 @@
-"""Password hashing, access tokens and login throttling."""
+"""Password hashing with bounded concurrency, and access tokens."""
 
 from __future__ import annotations
 
+import os
 import threading
-import time
 import uuid
-from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.db import utcnow
-from app.errors import TooManyRequests, Unauthorized
+from app.errors import ServiceUnavailable, Unauthorized
 from app.settings import Settings
 
 _hasher = PasswordHasher()
 # Verifying against a real hash for unknown emails keeps login timing uniform.
 _DUMMY_HASH = _hasher.hash("taskstream-timing-equaliser")
+# Argon2 holds memory_cost KiB for the length of each hash or verification.
+ARGON2_BYTES = _hasher.memory_cost * 1024
+# Hashing may use this share of the container's memory; the rest is the app's.
+HASHING_MEMORY_SHARE = 4
+SLOTS_WITHOUT_A_LIMIT = 4
+_CGROUP_LIMITS = (
+    Path("/sys/fs/cgroup/memory.max"),  # cgroup v2
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),  # cgroup v1
+)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class Hasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, hash: str, password: str) -> bool: ...
 
 
-def verify_password(password: str, password_hash: str | None) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+def container_memory_limit(files: tuple[Path, ...] = _CGROUP_LIMITS) -> int | None:
+    """The memory limit of this process's cgroup (the pod's limit), or None if unlimited."""
+    for file in files:
+        try:
+            text = file.read_text().strip()
+        except OSError:
+            continue
+        # v1 reports "no limit" as a page-rounded 2**63.
+        if text.isdigit() and int(text) < 2**60:
+            return int(text)
+        return None
+    return None
+
+
+def hashing_slots(memory_limit: int | None, per_hash: int = ARGON2_BYTES) -> int:
+    """How many hashes may run at once: their memory stays within a quarter of the limit."""
+    if memory_limit is None:
+        return min(SLOTS_WITHOUT_A_LIMIT, os.cpu_count() or 1)
+    return max(1, memory_limit // HASHING_MEMORY_SHARE // per_hash)
+
+
+class PasswordHashing:
+    """Argon2 hashing and verification, at most `slots` at a time.
+
+    Each one holds Argon2's memory (64 MiB) while it runs, so unbounded concurrency lets a
+    burst of registrations or logins exhaust the pod. Callers beyond `slots` queue for up
+    to `wait_seconds`, then get a 503 with Retry-After. The routes that hash are sync, so
+    they run (and wait) on worker threads, never on the event loop.
+    """
+
+    def __init__(self, *, slots: int, wait_seconds: float, hasher: Hasher | None = None) -> None:
+        self.hasher: Hasher = hasher or _hasher
+        self.slots = slots
+        self._free = threading.BoundedSemaphore(slots)
+        self._wait = wait_seconds
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self._free.acquire(timeout=self._wait):
+            raise ServiceUnavailable(
+                "Too many password checks are in progress; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
+    def hash(self, password: str) -> str:
+        with self._slot():
+            return self.hasher.hash(password)
+
+    def verify(self, password: str, password_hash: str | None) -> bool:
+        """Whether the password matches; a missing hash costs the same and never matches."""
+        with self._slot():
+            try:
+                matches = self.hasher.verify(password_hash or _DUMMY_HASH, password)
+            except (VerificationError, InvalidHashError):
+                return False
+        return matches and password_hash is not None
 
 
 def create_access_token(user_id: uuid.UUID, settings: Settings) -> tuple[str, int]:
@@ -55,41 +124,3 @@ def decode_access_token(token: str, settings: Settings) -> uuid.UUID:
         return uuid.UUID(str(claims["sub"]))
     except (jwt.PyJWTError, ValueError) as exc:
         raise invalid from exc
-
-
-class LoginThrottle:
-    """Sliding one-minute windows of failed logins per account and per client address."""
-
-    def __init__(self, limit_per_minute: int, window_seconds: float = 60.0) -> None:
-        self._limit = limit_per_minute
-        self._window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and now - failures[0] >= self._window:
-            failures.popleft()
-        return failures
-
-    def check(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                failures = self._recent(key, now)
-                if len(failures) >= self._limit:
-                    retry_after = max(1, int(self._window - (now - failures[0])) + 1)
-                    raise TooManyRequests(
-                        "Too many failed logins; wait before trying again.",
-                        headers={"Retry-After": str(retry_after)},
-                    )
-
-    def record_failure(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.contract import PUBSUB_NAME, SETTINGS_PREFIX
@@ -30,7 +30,19 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Failed logins per minute for one account from one client address (app.throttle).
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    login_failures_per_address_per_minute: int = Field(default=30, ge=1)
+    # Beyond this many per minute from all addresses, only addresses that failed are refused.
+    login_failures_per_account_per_minute: int = Field(default=100, ge=1)
+    registrations_per_address_per_hour: int = Field(default=10, ge=1)
+    # Entries per throttle counter (login has three, registration one); ~320 bytes each.
+    throttle_capacity: int = Field(default=10_000, ge=10)
+    # Peers whose X-Forwarded-For is believed (the edge's addresses); empty: none is.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Argon2 hashes at once; unset, a quarter of the container's memory limit decides.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=10.0, gt=0, le=60)
     log_level: str = "INFO"
 
     event_bus: Literal["embedded", "dapr"] = "embedded"

@@ -52,6 +52,16 @@ def main() -> None:
             "events",
             ["bench.events_bench", "--backend", "postgres", *quick],
         ),
+        (
+            "login-flood",
+            [
+                "bench.login_flood_bench",
+                "--backend",
+                "postgres",
+                "--requests",
+                "150" if args.quick else "300",
+            ],
+        ),
     ]
     if _event_engines_built():
         rate = ["--events", "300" if args.quick else "1000", "--rate", "100"]

@@ -131,6 +131,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             load_balancer_name=name if cluster is not None else None,
             acme_email=config.acme_email,
             monitoring_ready=monitoring.release,
+            domain=config.domain,
         ),
     )
     App(

@@ -12,6 +12,8 @@ from app.db import UTCDateTime, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
+# RFC 5321's limit on a whole address, which EmailStr enforces too.
+MAX_EMAIL_LENGTH = 254
 
 
 class User(SQLModel, table=True):

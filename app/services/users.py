@@ -7,14 +7,17 @@ from sqlmodel import Session, select
 
 from app.errors import Conflict, Unauthorized
 from app.models.user import User, UserCreate
-from app.security import LoginThrottle, hash_password, verify_password
+from app.security import PasswordHashing
+from app.throttle import LoginThrottle
 
 
-def register(session: Session, data: UserCreate) -> User:
+def register(session: Session, data: UserCreate, *, passwords: PasswordHashing) -> User:
     email = data.email.lower()
+    # Hashed before the first query, so waiting for a hashing slot holds no connection.
+    password_hash = passwords.hash(data.password)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise Conflict("An account with this email already exists.")
-    user = User(email=email, password_hash=hash_password(data.password))
+    user = User(email=email, password_hash=password_hash)
     try:
         with session.begin_nested():
             session.add(user)
@@ -24,14 +27,19 @@ def register(session: Session, data: UserCreate) -> User:
 
 
 def authenticate(
-    session: Session, *, email: str, password: str, client: str, throttle: LoginThrottle
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    throttle: LoginThrottle,
+    passwords: PasswordHashing,
 ) -> User:
     email = email.strip().lower()
-    keys = (f"account:{email}", f"client:{client}")
-    throttle.check(*keys)
+    throttle.check(email, address)
     user = session.exec(select(User).where(User.email == email)).first()
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        throttle.record_failure(*keys)
+    if not passwords.verify(password, user.password_hash if user else None) or user is None:
+        throttle.record_failure(email, address)
         raise Unauthorized("Wrong email or password.", headers={"WWW-Authenticate": "Bearer"})
-    throttle.reset(keys[0])
+    throttle.succeeded(email, address)
     return user

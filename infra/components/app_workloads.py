@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from app import contract
@@ -20,6 +21,10 @@ SECRET_WEBHOOK_KEY = "webhook-secret-key"  # noqa: S105
 PULL_SECRET_NAME = "registry-pull"  # noqa: S105
 SERVICE_ACCOUNT = "taskstream"
 DAPR_METRICS_PORT = 9090
+# The pod network of DOKS (without VPC-native networking), kind and minikube: the edge's
+# pods connect to the API from it. Only the ingress and monitoring namespaces may reach
+# the API's port at all (app_network), so no other pod can forge a client address.
+EDGE_SOURCE_NETWORKS = ("10.244.0.0/16",)
 
 
 def selector(process: contract.Process) -> dict[str, str]:
@@ -44,6 +49,7 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
         {"name": contract.ENV_DAPR_SUBSCRIPTIONS, "value": "declarative"},
         {"name": contract.ENV_LOG_LEVEL, "value": "INFO"},
         {"name": contract.ENV_CORS_ORIGINS, "value": cors_origins},
+        {"name": contract.ENV_TRUSTED_PROXIES, "value": json.dumps(list(EDGE_SOURCE_NETWORKS))},
     ]
 
 

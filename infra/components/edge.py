@@ -26,6 +26,8 @@ class EdgeArgs:
     acme_email: str | None
     # Both charts ship ServiceMonitors, whose CRD comes with kube-prometheus-stack.
     monitoring_ready: pulumi.Resource
+    # The public host name, which the load balancer answers to inside the cluster too.
+    domain: str | None = None
 
 
 class Edge(pulumi.ComponentResource):
@@ -47,7 +49,9 @@ class Edge(pulumi.ComponentResource):
             chart=versions.INGRESS_NGINX,
             namespace=ingress_ns.metadata.name,
             values=chart_values.ingress_nginx_values(
-                ha=args.ha, load_balancer_name=args.load_balancer_name
+                ha=args.ha,
+                load_balancer_name=args.load_balancer_name,
+                load_balancer_hostname=args.domain,
             ),
             placement=placement,
             parent=self,

@@ -84,3 +84,33 @@ def test_every_values_key_is_one_the_pinned_chart_defines(recorded: Recording) -
 def test_every_pinned_chart_has_a_verified_key_list(chart: versions.Chart) -> None:
     known = yaml.safe_load(CHART_KEYS.read_text(encoding="utf-8"))
     assert f"{chart.name} {chart.version}" in known, f"{chart.name} {chart.version} unverified"
+
+
+def test_the_edge_forwards_the_client_address_it_saw_and_never_the_clients_header(
+    recorded: Recording, stack: str
+) -> None:
+    controller = _releases(recorded)["ingress-nginx"]["values"]["controller"]
+    config = controller["config"]
+    assert config["use-forwarded-headers"] == "false", f"{stack}: the edge believes clients' XFF"
+    assert config["compute-full-forwarded-for"] == "false", f"{stack}: XFF keeps client hops"
+    annotations = controller.get("service", {}).get("annotations", {})
+    behind_balancer = "service.beta.kubernetes.io/do-loadbalancer-name" in annotations
+    proxy_protocol = annotations.get(
+        "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol"
+    )
+    assert proxy_protocol == ("true" if behind_balancer else None), (
+        f"{stack}: the load balancer does not pass the client address on"
+    )
+    assert config.get("use-proxy-protocol") == ("true" if behind_balancer else None), (
+        f"{stack}: nginx and the load balancer disagree about the PROXY protocol"
+    )
+
+
+def test_with_a_domain_the_balancer_answers_to_it_inside_the_cluster_too() -> None:
+    from tests.infra.stacks import recording, stack_config
+
+    controller = _releases(recording("prod"))["ingress-nginx"]["values"]["controller"]
+    hostname = controller["service"]["annotations"].get(
+        "service.beta.kubernetes.io/do-loadbalancer-hostname"
+    )
+    assert hostname == stack_config("prod").domain, "in-cluster clients bypass the balancer"

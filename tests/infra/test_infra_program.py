@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from app import contract
+from app.settings import Settings
 from infra import versions
 from infra.offline import (
     SECRET_MARKER,
@@ -181,6 +183,17 @@ def test_deployments_read_settings_by_the_contract_names_and_secrets_by_referenc
             assert "secretKeyRef" in env[name]["valueFrom"], f"{name} is not read from a Secret"
         assert env[contract.ENV_EVENT_BUS]["value"] == "dapr"
         assert env[contract.ENV_PUBSUB_NAME]["value"] == contract.PUBSUB_NAME
+
+
+def test_the_api_believes_forwarded_addresses_only_from_the_pod_network(
+    recorded: Recording,
+) -> None:
+    (api,) = [d for d in recorded.of_type(DEPLOYMENT) if d.name == contract.API.name]
+    env = {e["name"]: e for e in _containers(api)[0]["env"]}  # type: ignore[attr-defined]
+    trusted = Settings(
+        environment="test", trusted_proxies=json.loads(env[contract.ENV_TRUSTED_PROXIES]["value"])
+    ).trusted_proxies
+    assert [str(network) for network in trusted] == ["10.244.0.0/16"], trusted
 
 
 def test_the_migration_job_precedes_every_deployment(recorded: Recording) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import httpx
 
+PASSWORD = "correct horse battery staple"  # every test account's
+
 
 @dataclass
 class ApiUser:
@@ -20,10 +22,9 @@ class ApiUser:
 def register_user(client: httpx.Client, email: str | None = None) -> ApiUser:
     """Register and log in through the API (a TestClient, or an httpx.Client at a server)."""
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-    password = "correct horse battery staple"
-    created = client.post("/api/v1/auth/register", json={"email": email, "password": password})
+    created = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     assert created.status_code == 201, created.text
-    token = client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    token = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert token.status_code == 200, token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     return ApiUser(email=email, headers=headers, id=created.json()["id"])

@@ -24,7 +24,13 @@ from tests.conftest import register_user
 def _app(tmp: Path) -> tuple[object, dict[str, str]]:
     engine = make_engine(f"sqlite:///{tmp / 'fuzz.db'}")
     run_migrations(engine)
-    app = create_app(Settings(environment="test", login_attempts_per_minute=10_000), engine)
+    unthrottled = Settings(
+        environment="test",
+        login_attempts_per_minute=10_000,
+        login_failures_per_address_per_minute=10_000,
+        registrations_per_address_per_hour=10_000,
+    )
+    app = create_app(unthrottled, engine)
     with TestClient(app) as client:
         user = register_user(client, "fuzz@example.com")
         client.post("/api/v1/tasks", headers=user.headers, json={"title": "seed", "tags": ["a"]})
