@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
@@ -119,14 +119,17 @@ def test_registrations_from_one_address_are_throttled(settings: Settings, engine
         assert other.status_code == 201, "another address was refused too"
 
 
-async def _register_many(base: str, count: int) -> list[int]:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+def _register_many(base: str, count: int) -> list[int]:
+    """`count` registrations at once, each on its own connection (threads, not asyncio.run,
+    which would leave the main thread without an event loop for later tests)."""
 
-        async def one(i: int) -> int:
-            body = {"email": f"parallel-{i}@example.com", "password": PASSWORD}
-            return (await client.post(f"{AUTH}/register", json=body)).status_code
+    def one(i: int) -> int:
+        body = {"email": f"parallel-{i}@example.com", "password": PASSWORD}
+        with httpx.Client(base_url=base, timeout=60) as client:
+            return client.post(f"{AUTH}/register", json=body).status_code
 
-        return list(await asyncio.gather(*(one(i) for i in range(count))))
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def test_parallel_registrations_hash_at_most_the_configured_number_at_once(
@@ -143,7 +146,7 @@ def test_parallel_registrations_hash_at_most_the_configured_number_at_once(
     counter = CountingHasher(slots=2)
     app.state.password_hashing.hasher = counter
     with served(app, "api-hashing") as port:
-        codes = asyncio.run(_register_many(f"http://127.0.0.1:{port}", 12))
+        codes = _register_many(f"http://127.0.0.1:{port}", 12)
     engine.dispose()
     assert codes == [201] * 12, codes
     assert counter.most <= 2, f"{counter.most} password hashes ran at once with 2 slots"
