@@ -21,7 +21,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=SETTINGS_PREFIX, extra="ignore")
 
-    environment: Environment = "dev"
+    # Fails closed: an image started without this setting is production; dev is chosen.
+    environment: Environment = "prod"
     database_url: str = "sqlite:///./var/taskstream.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     jwt_secret: SecretStr = SecretStr(PLACEHOLDER_JWT_SECRET)
@@ -54,7 +55,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{SETTINGS_PREFIX}JWT_SECRET must be a random value of at least "
                 f"{MIN_JWT_SECRET_LENGTH} characters when {SETTINGS_PREFIX}ENVIRONMENT="
-                f"{self.environment}; the built-in placeholder is for dev only"
+                f"{self.environment}; the built-in placeholder is for dev only "
+                f"(for local work set {SETTINGS_PREFIX}ENVIRONMENT=dev)"
             )
         return self
 
