@@ -15,6 +15,7 @@ from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED
 from app.main import create_app
+from app.retention import Retention
 from app.settings import Settings
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier import app as notifier
@@ -22,7 +23,7 @@ from workers.recurrer import app as recurrer
 
 
 def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
-    """The relay (delivering to both workers in-process) and the workers' own loops."""
+    """The relay (delivering to both workers in-process), retention and the workers' loops."""
     publisher = EmbeddedPublisher(
         [notifier.build_consumer(engine), recurrer.build_consumer(engine)]
     )
@@ -37,6 +38,12 @@ def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
         # Woken by every commit that staged outbox rows; all writers are in this process.
         BackgroundLoop(
             "relay", relay.run_once, settings.relay_poll_seconds, wake=OUTBOX_COMMITTED.wait
+        ),
+        # In a deployment the relay process runs retention; here this process is the relay.
+        BackgroundLoop(
+            "retention",
+            Retention(engine, settings).run_once,
+            settings.retention_interval_seconds,
         ),
         *notifier.build_loops(engine, settings),
         *recurrer.build_loops(engine, settings),
