@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
+from app import contract
 from app.api.routes import auth, notifications, ops, series, tags, tasks
 from app.db import make_engine
 from app.errors import Problem, install_problem_handlers
@@ -19,7 +20,7 @@ from app.readiness import readiness_checks
 from app.security import LoginThrottle
 from app.settings import Settings, get_settings
 
-API_PREFIX = "/api/v1"
+API_PREFIX = f"{contract.API_PATH}/v1"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
