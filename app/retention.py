@@ -47,66 +47,58 @@ def _table(model: Any) -> sa.Table:
     return table
 
 
+def _older(
+    column: sa.Column[Any], window: timedelta
+) -> Callable[[datetime], sa.ColumnElement[bool]]:
+    return lambda now: column < now - window
+
+
 def sweeps(settings: Settings) -> list[Sweep]:
     """Every retention rule. Unsent outbox rows, unread notifications, pending reminders and
     pending webhook deliveries match none of them, whatever their age."""
-    days = timedelta(days=1)
+
+    def days(count: int) -> timedelta:
+        return timedelta(days=count)
+
     outbox, inbox = _table(OutboxEvent), _table(InboxEntry)
     idempotency, dead = _table(IdempotencyRecord), _table(DeadLetter)
     webhook, reminder = _table(WebhookDelivery), _table(ScheduledReminder)
     notification = _table(Notification)
     # Task events are the tasks' history (app/events/history.py); the rest is transport.
     is_history = outbox.c.event_type.startswith("task.")
-
-    def sent_before(window: timedelta) -> Callable[[datetime], sa.ColumnElement[bool]]:
-        return lambda now: outbox.c.published_at < now - window
-
-    history_window = settings.history_retention_days * days
-    outbox_window = settings.outbox_retention_days * days
-    webhook_window = settings.webhook_delivery_retention_days * days
-    reminder_window = settings.reminder_retention_days * days
+    transport_sent = _older(outbox.c.published_at, days(settings.outbox_retention_days))
+    history_sent = _older(outbox.c.published_at, days(settings.history_retention_days))
+    delivered = _older(webhook.c.delivered_at, days(settings.webhook_delivery_retention_days))
+    gave_up = _older(webhook.c.gave_up_at, days(settings.webhook_delivery_retention_days))
+    reminded = _older(reminder.c.remind_at, days(settings.reminder_retention_days))
+    was_due = _older(reminder.c.due_at, days(settings.reminder_retention_days))
+    finished = reminder.c.state.in_(FINISHED_REMINDER_STATES)
     return [
-        Sweep(
-            "outbox",
-            outbox,
-            (outbox.c.id,),
-            lambda now: sa.and_(sent_before(outbox_window)(now), ~is_history),
-        ),
-        Sweep(
-            "history",
-            outbox,
-            (outbox.c.id,),
-            lambda now: sa.and_(sent_before(history_window)(now), is_history),
-        ),
+        Sweep("outbox", outbox, (outbox.c.id,), lambda now: transport_sent(now) & ~is_history),
+        Sweep("history", outbox, (outbox.c.id,), lambda now: history_sent(now) & is_history),
         Sweep(
             "inbox",
             inbox,
             (inbox.c.consumer, inbox.c.event_id),
-            lambda now: inbox.c.processed_at < now - settings.inbox_retention_days * days,
+            _older(inbox.c.processed_at, days(settings.inbox_retention_days)),
         ),
         Sweep(
             "idempotency",
             idempotency,
             (idempotency.c.id,),
-            lambda now: (
-                idempotency.c.created_at
-                < now - timedelta(hours=settings.idempotency_retention_hours)
-            ),
+            _older(idempotency.c.created_at, timedelta(hours=settings.idempotency_retention_hours)),
         ),
         Sweep(
             "dead_letters",
             dead,
             (dead.c.id,),
-            lambda now: dead.c.created_at < now - settings.dead_letter_retention_days * days,
+            _older(dead.c.created_at, days(settings.dead_letter_retention_days)),
         ),
         Sweep(
             "webhook_deliveries",
             webhook,
             (webhook.c.id,),
-            lambda now: sa.or_(
-                webhook.c.delivered_at < now - webhook_window,
-                webhook.c.gave_up_at < now - webhook_window,
-            ),
+            lambda now: delivered(now) | gave_up(now),
         ),
         # Only once the task's due time is past too: a later edit of the task then re-creates
         # the reminder as skipped instead of firing it a second time.
@@ -114,19 +106,13 @@ def sweeps(settings: Settings) -> list[Sweep]:
             "reminders",
             reminder,
             (reminder.c.id,),
-            lambda now: sa.and_(
-                reminder.c.state.in_(FINISHED_REMINDER_STATES),
-                reminder.c.remind_at < now - reminder_window,
-                reminder.c.due_at < now - reminder_window,
-            ),
+            lambda now: finished & reminded(now) & was_due(now),
         ),
         Sweep(
             "read_notifications",
             notification,
             (notification.c.id,),
-            lambda now: (
-                notification.c.read_at < now - settings.read_notification_retention_days * days
-            ),
+            _older(notification.c.read_at, days(settings.read_notification_retention_days)),
         ),
     ]
 
