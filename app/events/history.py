@@ -37,15 +37,11 @@ def task_history(session: Session, owner_id: uuid.UUID, task_id: uuid.UUID) -> T
         )
         .order_by(col(OutboxEvent.id))
     ).all()
-    # Retention removes events past the history window; the task itself still answers.
-    if (
-        not rows
-        and session.exec(
-            select(Task.id).where(Task.id == task_id, Task.owner_id == owner_id)
-        ).first()
-        is None
-    ):
-        raise NotFound(f"No task {task_id}.")
+    if not rows:
+        # Retention removes events past the history window; the task itself still answers.
+        owned = select(Task.id).where(Task.id == task_id, Task.owner_id == owner_id)
+        if session.exec(owned).first() is None:
+            raise NotFound(f"No task {task_id}.")
     return TaskHistory(
         task_id=task_id,
         events=[
