@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from app.contract import HTTP_PORT
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 # Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs) happen inside the commands
 # that need them, so `taskstream render` and `--help` start fast.
@@ -21,9 +21,9 @@ HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 
-def _configure_logging() -> None:
+def _configure_logging(settings: Settings | None = None) -> None:
     logging.basicConfig(
-        level=get_settings().log_level.upper(),
+        level=(settings or get_settings()).log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -120,11 +120,12 @@ def worker(
 
 @cli.command()
 def run(host: HostOption = "127.0.0.1", port: PortOption = HTTP_PORT) -> None:
-    """Run the whole system locally on embedded defaults (SQLite, in-process event bus)."""
-    _configure_logging()
-    from app.embedded import serve_embedded
+    """Run the whole system locally on embedded defaults (SQLite, in-process event bus, dev)."""
+    from app.embedded import embedded_settings, serve_embedded
 
-    serve_embedded(host=host, port=port)
+    settings = embedded_settings()
+    _configure_logging(settings)
+    serve_embedded(settings, host=host, port=port)
 
 
 @cli.command()

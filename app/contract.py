@@ -107,6 +107,10 @@ HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 HTTP_PORT = 8000
+# What the edge routes to the API: the REST API always, its docs only when a stack says so.
+# /metrics, /healthz and /readyz stay in-cluster (probes and the ServiceMonitor reach pods).
+API_PATH = "/api"
+DOCS_PATHS: tuple[str, ...] = ("/docs", "/redoc", "/openapi.json")
 
 API = Process(
     name="api",

@@ -68,7 +68,10 @@ def _begin_immediate(connection: sa.Connection) -> None:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine with the per-dialect settings taskstream relies on."""
+    """An engine with the per-dialect settings taskstream relies on.
+
+    Bound parameters stay out of errors and logs: they carry passwords' hashes, webhook
+    secrets and personal data, and a logged IntegrityError used to print them."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -80,11 +83,18 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=StaticPool if in_memory else None,
+            hide_parameters=True,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _begin_immediate)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def include_in_autogenerate(

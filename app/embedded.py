@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import typer
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from app.contract import ENV_ENVIRONMENT
 from app.db import make_engine, run_migrations
 from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED
 from app.main import create_app
-from app.settings import Settings, get_settings
+from app.retention import Retention
+from app.settings import Settings
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier import app as notifier
 from workers.recurrer import app as recurrer
 
 
 def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
-    """The relay (delivering to both workers in-process) and the workers' own loops."""
+    """The relay (delivering to both workers in-process), retention and the workers' loops."""
     publisher = EmbeddedPublisher(
         [notifier.build_consumer(engine), recurrer.build_consumer(engine)]
     )
@@ -36,13 +39,26 @@ def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
         BackgroundLoop(
             "relay", relay.run_once, settings.relay_poll_seconds, wake=OUTBOX_COMMITTED.wait
         ),
+        # In a deployment the relay process runs retention; here this process is the relay.
+        BackgroundLoop(
+            "retention",
+            Retention(engine, settings).run_once,
+            settings.retention_interval_seconds,
+        ),
         *notifier.build_loops(engine, settings),
         *recurrer.build_loops(engine, settings),
     ]
 
 
-def serve_embedded(*, host: str, port: int) -> None:
-    settings = get_settings()
+def embedded_settings() -> Settings:
+    """Settings for `taskstream run`, which is local by definition: dev unless the operator
+    chose an environment (the image and every other command default to prod)."""
+    if ENV_ENVIRONMENT in os.environ:
+        return Settings()
+    return Settings(environment="dev")
+
+
+def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
     if settings.event_bus != "embedded":
         raise typer.BadParameter(
             "`taskstream run` is the embedded mode; with TASKSTREAM_EVENT_BUS=dapr start "
@@ -54,6 +70,8 @@ def serve_embedded(*, host: str, port: int) -> None:
     threads = start_loops(embedded_loops(settings, engine), stop)
     url = f"http://{host}:{port}"
     typer.echo(f"taskstream is running: API {url}/api/v1, docs {url}/docs")
+    chosen = "set" if ENV_ENVIRONMENT in os.environ else "the default of `taskstream run`"
+    typer.echo(f"environment {settings.environment} ({ENV_ENVIRONMENT} {chosen})")
     typer.echo(f"database {engine.url.render_as_string(hide_password=True)}; event bus in-process")
     typer.echo("relay, notifier (reminders, webhooks) and recurrer run in this process")
     try:

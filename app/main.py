@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
+from app import contract
 from app.api.routes import auth, notifications, ops, series, tags, tasks
 from app.db import make_engine
 from app.errors import Problem, install_problem_handlers
@@ -21,7 +22,7 @@ from app.services.webhook_targets import Resolver, system_resolver
 from app.settings import Settings, get_settings
 from app.throttle import AddressThrottle, LoginLimits, LoginThrottle
 
-API_PREFIX = "/api/v1"
+API_PREFIX = f"{contract.API_PATH}/v1"
 
 
 def create_app(

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.contract import ENV_APP_API_TOKEN, ENV_DAPR_API_TOKEN, PUBSUB_NAME, SETTINGS_PREFIX
+from app.contract import ENV_APP_API_TOKEN, ENV_DAPR_API_TOKEN, PUBSUB_NAME, SETTINGS_PREFIX, TOPICS
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32
@@ -22,7 +22,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=SETTINGS_PREFIX, extra="ignore")
 
-    environment: Environment = "dev"
+    # Fails closed: an image started without this setting is production; dev is chosen.
+    environment: Environment = "prod"
     database_url: str = "sqlite:///./var/taskstream.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     jwt_secret: SecretStr = SecretStr(PLACEHOLDER_JWT_SECRET)
@@ -80,6 +81,18 @@ class Settings(BaseSettings):
     def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
 
+    # Retention (app/retention.py): how long finished rows are kept; pending work never expires.
+    retention_interval_seconds: float = Field(default=600.0, gt=0)
+    retention_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    history_retention_days: int = Field(default=365, ge=1)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    inbox_retention_days: int = Field(default=14, ge=1)
+    idempotency_retention_hours: int = Field(default=48, ge=1)
+    dead_letter_retention_days: int = Field(default=30, ge=1)
+    webhook_delivery_retention_days: int = Field(default=30, ge=1)
+    reminder_retention_days: int = Field(default=30, ge=1)
+    read_notification_retention_days: int = Field(default=90, ge=1)
+
     @model_validator(mode="after")
     def _refuse_placeholder_key_outside_dev(self) -> Settings:
         if self.environment in ("dev", "test"):
@@ -89,7 +102,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{SETTINGS_PREFIX}JWT_SECRET must be a random value of at least "
                 f"{MIN_JWT_SECRET_LENGTH} characters when {SETTINGS_PREFIX}ENVIRONMENT="
-                f"{self.environment}; the built-in placeholder is for dev only"
+                f"{self.environment}; the built-in placeholder is for dev only "
+                f"(for local work set {SETTINGS_PREFIX}ENVIRONMENT=dev)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_broker(self) -> Settings:
+        # A redelivery the broker can still make must still find its inbox entry.
+        longest = max(topic.retention_hours for topic in TOPICS)
+        if self.inbox_retention_days * 24 <= longest:
+            raise ValueError(
+                f"{SETTINGS_PREFIX}INBOX_RETENTION_DAYS must exceed the broker's topic "
+                f"retention of {longest} hours, or redelivered events would be handled twice"
             )
         return self
 

@@ -187,6 +187,8 @@ def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
             run_migrations(engine)
             env = {
                 "TASKSTREAM_DATABASE_URL": url,
+                # Settings default to prod, which refuses the placeholder signing key.
+                "TASKSTREAM_ENVIRONMENT": "test",
                 "TASKSTREAM_LOG_LEVEL": "WARNING",
                 "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
             }

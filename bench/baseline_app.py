@@ -41,6 +41,7 @@ def build(url: str) -> FastAPI:
         connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
         pool_size=POOL_SIZE,
         max_overflow=0,
+        hide_parameters=True,  # as taskstream's engines do
     )
     if is_sqlite:
         # WAL, as taskstream uses: readers then never hold up a writer.

@@ -77,6 +77,7 @@ KEYS: tuple[str, ...] = (
     "alertReceivers",
     "chartRepository",
     "renderYamlTo",
+    "publicDocs",
 )
 SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
 
@@ -145,6 +146,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         monitoring=_parse_monitoring(r),
         chart_repository=chart_repository,
         render_yaml_to=render_yaml_to,
+        public_docs=r.boolean("publicDocs", False),
     )
 
 

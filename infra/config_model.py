@@ -146,3 +146,5 @@ class StackConfig:
     # Local stack only: the Kubernetes provider writes manifests here instead of applying them,
     # and the Helm releases (which need an API server) are left out.
     render_yaml_to: str | None = None
+    # Route /docs, /redoc and /openapi.json through the edge too (off: the API only).
+    public_docs: bool = False

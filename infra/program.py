@@ -156,6 +156,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             ),
             ingress_class=edge.ingress_class,
             domain=config.domain,
+            public_docs=config.public_docs,
             cluster_issuer=edge.cluster_issuer,
             foundation=[foundation.namespace, *foundation.ready],
             dapr_ready=[dapr.release, *dapr.resources],

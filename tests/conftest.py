@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.contract import ENV_ENVIRONMENT
 from app.db import make_engine, run_migrations
 from app.main import create_app
 from app.settings import Settings
@@ -20,6 +21,14 @@ from tests.support.postgres import PostgresServer, start_server
 
 TEMPLATE_DB = "taskstream_template"
 _names = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_environment() -> Iterator[None]:
+    """Settings default to prod; the suite (and the processes it starts) choose `test`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_ENVIRONMENT, "test")
+        yield
 
 
 @pytest.fixture(scope="session")

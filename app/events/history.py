@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.models.events import OutboxEvent
+from app.models.task import Task
 
 
 class HistoryEntry(BaseModel):
@@ -37,7 +38,10 @@ def task_history(session: Session, owner_id: uuid.UUID, task_id: uuid.UUID) -> T
         .order_by(col(OutboxEvent.id))
     ).all()
     if not rows:
-        raise NotFound(f"No task {task_id}.")
+        # Retention removes events past the history window; the task itself still answers.
+        owned = select(Task.id).where(Task.id == task_id, Task.owner_id == owner_id)
+        if session.exec(owned).first() is None:
+            raise NotFound(f"No task {task_id}.")
     return TaskHistory(
         task_id=task_id,
         events=[

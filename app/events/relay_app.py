@@ -15,6 +15,7 @@ from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED, listen_for_commits
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
+from app.retention import Retention
 from app.settings import Settings
 
 
@@ -24,6 +25,9 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     )
     # DaprPublisher publishes in bulk rounds, so no publishing threads are needed here.
     relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
+    # Retention runs here, once per deployment rather than in every worker; its batches
+    # skip rows another relay replica is deleting.
+    retention = Retention(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,7 +38,10 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
                 args=(stop, settings.relay_poll_seconds, OUTBOX_COMMITTED),
                 name="relay",
                 daemon=True,
-            )
+            ),
+            threading.Thread(
+                target=retention.run_forever, args=(stop,), name="retention", daemon=True
+            ),
         ]
         if engine.dialect.name == "postgresql":
             # The API and the notifier commit in other processes: NOTIFY reaches us here.

@@ -34,6 +34,7 @@ class AppArgs:
     dapr_ready: Sequence[pulumi.Resource]
     monitoring_ready: pulumi.Resource
     ingress_ready: Sequence[pulumi.Resource]
+    public_docs: bool = False
 
 
 class App(pulumi.ComponentResource):
@@ -188,6 +189,7 @@ class App(pulumi.ComponentResource):
                         ingress_class=args.ingress_class,
                         host=args.domain,
                         tls_secret=tls_secret,
+                        public_docs=args.public_docs,
                     )
                 ),
                 opts=args.placement.opts(self, depends_on=[*args.foundation, *args.ingress_ready]),

@@ -104,16 +104,21 @@ def network_policies(peers: Peers) -> dict[str, Manifest]:
 
 
 def ingress_spec(
-    process: contract.Process, *, ingress_class: str, host: str | None, tls_secret: str | None
+    process: contract.Process,
+    *,
+    ingress_class: str,
+    host: str | None,
+    tls_secret: str | None,
+    public_docs: bool = False,
 ) -> Manifest:
+    # Only the REST API by default: metrics and probes are for the cluster, and the docs
+    # map every route for whoever asks unless a stack chooses to publish them.
+    prefixes = (contract.API_PATH, *(contract.DOCS_PATHS if public_docs else ()))
+    backend = {"service": {"name": process.name, "port": {"name": "http"}}}
     rule: Manifest = {
         "http": {
             "paths": [
-                {
-                    "path": "/",
-                    "pathType": "Prefix",
-                    "backend": {"service": {"name": process.name, "port": {"name": "http"}}},
-                }
+                {"path": prefix, "pathType": "Prefix", "backend": backend} for prefix in prefixes
             ]
         }
     }

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
+from app.db import utcnow
 from app.embedded import embedded_loops
 from app.main import create_app
+from app.models import InboxEntry
 from app.settings import Settings
 from tests.conftest import ApiUser, register_user
 from tests.support.waiting import wait_until
@@ -84,3 +87,27 @@ def test_completing_an_after_completion_occurrence_produces_the_next_one(
     assert following["title"] == "Water plants"
     history = _get(system, user, f"/tasks/{first['id']}/history")
     assert [e["event_type"] for e in history["events"]] == ["task.created", "task.completed"]
+
+
+def test_the_embedded_system_deletes_rows_past_their_retention_window(
+    database_url: str, engine: Engine
+) -> None:
+    settings = Settings(environment="test", database_url=database_url)
+    expired = utcnow() - timedelta(days=settings.inbox_retention_days + 1)
+    with Session(engine) as session:
+        session.add(InboxEntry(consumer="c", event_id="e", topic="t", processed_at=expired))
+        session.commit()
+
+    def swept() -> bool:
+        with Session(engine) as session:
+            return session.exec(select(InboxEntry)).first() is None
+
+    # Retention's first round runs as the loops start; later ones come once per interval.
+    stop = threading.Event()
+    threads = start_loops(embedded_loops(settings, engine), stop)
+    try:
+        wait_until(swept, timeout=15, what="retention in the embedded runner")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)

@@ -1,4 +1,4 @@
-"""Settings refuse an unsafe signing key outside dev."""
+"""Settings refuse an unsafe signing key outside dev, and dev must be chosen."""
 
 from __future__ import annotations
 
@@ -6,6 +6,26 @@ import pytest
 from pydantic import ValidationError
 
 from app.settings import PLACEHOLDER_JWT_SECRET, PLACEHOLDER_WEBHOOK_SECRET_KEY, Settings
+
+
+def test_without_an_environment_setting_the_process_is_prod_and_refuses_the_placeholder_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TASKSTREAM_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("TASKSTREAM_JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="TASKSTREAM_JWT_SECRET") as refused:
+        Settings()
+    assert "TASKSTREAM_ENVIRONMENT=dev" in str(refused.value), (
+        "the refusal should say how to choose dev for local work"
+    )
+
+
+def test_without_an_environment_setting_a_real_key_runs_as_prod(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TASKSTREAM_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("TASKSTREAM_JWT_SECRET", "k" * 48)
+    assert Settings().environment == "prod", "an unset environment must not fail open to dev"
 
 
 def test_the_placeholder_key_is_accepted_in_dev() -> None:

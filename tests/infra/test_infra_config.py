@@ -40,6 +40,11 @@ def test_a_minimal_digitalocean_config_parses_with_defaults() -> None:
     assert config.cluster is not None
     assert config.cluster.version_prefix == "1.34."
     assert config.services["api"].replicas == 1
+    assert config.public_docs is False, "the API docs must not be public unless a stack asks"
+
+
+def test_a_stack_can_publish_the_api_docs_through_the_edge() -> None:
+    assert parse_stack_config("test", {**VALID_DO, "publicDocs": "true"}).public_docs is True
 
 
 # One case per validation: (what is wrong, the changes, the key the message must name).
@@ -48,6 +53,7 @@ CASES = [
     ("platform unknown", {"platform": "aws"}, "taskstream:platform"),
     ("environment unknown", {"environment": "qa"}, "taskstream:environment"),
     ("ha not a boolean", {"ha": "yes"}, "taskstream:ha"),
+    ("public docs not a boolean", {"publicDocs": "yes"}, "taskstream:publicDocs"),
     ("region missing", {"region": None}, "taskstream:region"),
     ("region not a slug", {"region": "Frankfurt 1"}, "taskstream:region"),
     (

@@ -111,3 +111,12 @@ def test_the_build_context_is_an_allow_list() -> None:
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert {"pyproject.toml", "uv.lock", "app", "workers"} <= allowed, allowed
     assert not allowed & {".git", ".venv", "tests", ".github"}, allowed
+
+
+def test_the_image_chooses_no_environment_so_it_runs_as_prod_unless_told() -> None:
+    chosen = [
+        args
+        for keyword, args in final_stage()
+        if keyword == "ENV" and contract.ENV_ENVIRONMENT in args
+    ]
+    assert not chosen, f"the image presets {contract.ENV_ENVIRONMENT}: {chosen}"
