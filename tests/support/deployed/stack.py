@@ -1,0 +1,134 @@
+"""A rendered stack's workloads started on this host: the Jobs to completion, then every
+Deployment's pod with its daprd, each probe held to its budget."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from infra.components.app_workloads import SECRET_DATABASE_URL_KEY
+from tests.support.deployed.environment import Resolver
+from tests.support.deployed.image import ImageConfig, repository_image
+from tests.support.deployed.objects import Manifest, RenderedObjects, Workload
+from tests.support.deployed.pod import Pod, build_pod
+from tests.support.deployed.sidecar import (
+    StandaloneResources,
+    sidecar_spec,
+    write_standalone_resources,
+)
+
+IMAGE_NAME = "taskstream"
+# The base image's ENV that the final stage builds on: its PATH stands for this host's.
+BASE_LANG = "C.UTF-8"
+JOB_TIMEOUT_CAP = 300.0
+
+
+def base_image_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": BASE_LANG}
+
+
+def from_repository_image(container: Manifest) -> bool:
+    """Whether the container runs the image this repository's Dockerfile builds."""
+    image = str(container.get("image", ""))
+    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0] == IMAGE_NAME
+
+
+class StandIns:
+    """Stand-ins for what the render redacts: the suite's database, fresh random tokens.
+
+    One value per (Secret, key), so every consumer of a Secret (app env, daprd) agrees.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.made: dict[tuple[str, str], str] = {}
+
+    def __call__(self, secret: str, key: str) -> str:
+        if key == SECRET_DATABASE_URL_KEY:
+            return self.database_url
+        return self.made.setdefault((secret, key), secrets.token_urlsafe(32))
+
+
+class DeployedStack:
+    """Every Deployment and Job of a render that runs this repository's image."""
+
+    def __init__(
+        self, objects: RenderedObjects, *, database_url: str, brokers: str, workdir: Path
+    ) -> None:
+        self.objects = objects
+        self.workdir = workdir
+        self.image: ImageConfig = repository_image(base_image_env())
+        self.values = StandIns(database_url)
+        self.resolver = Resolver(objects, self.values)
+        self.workloads = [
+            w for w in objects.workloads() if all(map(from_repository_image, w.containers))
+        ]
+        self.resources: dict[str, StandaloneResources] = {}
+        for namespace in sorted({w.namespace for w in self.workloads if self._dapr(w)}):
+            self.resources[namespace] = write_standalone_resources(
+                objects, namespace, brokers=brokers, directory=workdir / "dapr" / namespace
+            )
+        self.pods: dict[str, Pod] = {}
+
+    def _dapr(self, workload: Workload) -> bool:
+        return sidecar_spec(workload.annotations, workload.name) is not None
+
+    def _build(self, workload: Workload) -> Pod:
+        pod = build_pod(
+            workload,
+            image=self.image,
+            resolver=self.resolver,
+            directory=self.workdir / "pods" / f"{workload.kind.lower()}-{workload.name}",
+            resources=self.resources.get(workload.namespace),
+        )
+        self.pods[str(workload)] = pod
+        return pod
+
+    def run_jobs(self) -> dict[str, float]:
+        """Each Job's pod once (no retries: a retry would hide a flaky start) within its
+        activeDeadlineSeconds; every container must exit 0. Returns seconds per Job."""
+        took: dict[str, float] = {}
+        for workload in self.workloads:
+            if workload.kind != "Job":
+                continue
+            pod = self._build(workload)
+            deadline = float(workload.spec.get("activeDeadlineSeconds") or JOB_TIMEOUT_CAP)
+            started = time.monotonic()
+            pod.start_containers()
+            pod.start_sidecar()
+            for name, process in pod.containers.items():
+                code = process.wait(timeout=min(deadline, JOB_TIMEOUT_CAP))
+                assert code == 0, (
+                    f"{self.objects.stack} {workload}/{name} exited {code}:\n{pod.log_tails()}"
+                )
+            pod.stop()
+            took[str(workload)] = time.monotonic() - started
+        return took
+
+    def start_deployments(self) -> dict[str, float]:
+        """One pod per Deployment, all started before any is waited on; returns the seconds
+        each probe took to pass."""
+        pods = [self._build(w) for w in self.workloads if w.kind == "Deployment"]
+        for pod in pods:
+            pod.start_containers()
+        for pod in pods:
+            pod.start_sidecar()
+        took: dict[str, float] = {}
+        for pod in pods:
+            took.update({f"{pod.workload}/{k}": v for k, v in pod.await_probes().items()})
+        for pod in pods:
+            if pod.sidecar is not None:
+                pod.sidecar.wait_app_ready(timeout=60)
+        return took
+
+    def pod(self, kind: str, name: str) -> Pod:
+        return self.pods[f"{kind.lower()}/{name}"]
+
+    def close(self) -> None:
+        for pod in reversed(list(self.pods.values())):
+            pod.stop()
+
+    def log_tails(self, lines: int = 30) -> str:
+        return "\n".join(pod.log_tails(lines) for pod in self.pods.values())
