@@ -56,10 +56,12 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Process:
-    """A deployable process of the one image: its command, port and Dapr identity."""
+    """A deployable process of the one image: its arguments, port and Dapr identity."""
 
     name: str
-    command: tuple[str, ...]
+    # The image's ENTRYPOINT is the `taskstream` CLI; these are the arguments it is given
+    # (the manifest's `args`, the dev stack's argv after the CLI), never the program itself.
+    args: tuple[str, ...]
     port: int
     app_id: str
     subscriptions: tuple[Subscription, ...] = ()
@@ -78,20 +80,20 @@ HTTP_PORT = 8000
 
 API = Process(
     name="api",
-    command=("taskstream", "api"),
+    args=("api",),
     port=HTTP_PORT,
     app_id="taskstream-api",
     serves_http_api=True,
 )
 RELAY = Process(
     name="relay",
-    command=("taskstream", "relay"),
+    args=("relay",),
     port=HTTP_PORT,
     app_id="taskstream-relay",
 )
 NOTIFIER = Process(
     name="notifier",
-    command=("taskstream", "worker", "notifier"),
+    args=("worker", "notifier"),
     port=HTTP_PORT,
     app_id="taskstream-notifier",
     subscriptions=(
@@ -101,10 +103,10 @@ NOTIFIER = Process(
 )
 RECURRER = Process(
     name="recurrer",
-    command=("taskstream", "worker", "recurrer"),
+    args=("worker", "recurrer"),
     port=HTTP_PORT,
     app_id="taskstream-recurrer",
     subscriptions=(Subscription(topic=TASK_EVENTS, route="/events/task-events"),),
 )
 PROCESSES: tuple[Process, ...] = (API, RELAY, NOTIFIER, RECURRER)
-MIGRATE_COMMAND: tuple[str, ...] = ("taskstream", "migrate")
+MIGRATE_ARGS: tuple[str, ...] = ("migrate",)

@@ -18,6 +18,8 @@ REQUIRED_RESOURCES: tuple[tuple[str, str], ...] = (
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
 DAPR_ENABLED = "dapr.io/enabled"
 DAPR_REQUIRED = ("dapr.io/app-id", "dapr.io/config")
+DAPR_DISABLE_K8S_SECRET_STORE = "dapr.io/disable-builtin-k8s-secret-store"  # noqa: S105
+_TRUTHY = frozenset({"y", "yes", "true", "t", "on", "1"})
 
 # A variable is secret-like when one of its name's words is one of these (API_KEY, jwtSecret).
 _SECRET_WORDS = frozenset(
@@ -100,8 +102,7 @@ def no_privilege(resource_type: str, inputs: Mapping[str, Any], ctx: Context) ->
 def dapr_identity(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
     """A Dapr-enabled pod template names its app id and its Dapr Configuration."""
     annotations = pod_annotations(resource_type, inputs)
-    enabled = annotations.get(DAPR_ENABLED)
-    if not (enabled is True or (isinstance(enabled, str) and enabled.lower() == "true")):
+    if not _is_true(annotations.get(DAPR_ENABLED)):
         return []
     missing = [key for key in DAPR_REQUIRED if _absent(annotations.get(key))]
     if not missing:
@@ -109,6 +110,27 @@ def dapr_identity(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -
     return [
         f"pod template enables Dapr but lacks the annotation(s) {', '.join(missing)}; "
         "the sidecar needs a stable app id and the platform's Configuration (tracing, mTLS)"
+    ]
+
+
+def dapr_sidecar_without_token(
+    resource_type: str, inputs: Mapping[str, Any], ctx: Context
+) -> list[str]:
+    """A Dapr-enabled pod without a service-account token disables daprd's built-in K8s store."""
+    spec = pod_spec(resource_type, inputs)
+    annotations = pod_annotations(resource_type, inputs)
+    if spec is None or not _is_true(annotations.get(DAPR_ENABLED)):
+        return []
+    # Only an explicit false is judged: absent, the ServiceAccount's own setting decides.
+    if spec.get("automountServiceAccountToken") is not False:
+        return []
+    disabled = annotations.get(DAPR_DISABLE_K8S_SECRET_STORE)
+    if is_unknown(disabled) or _is_true(disabled):
+        return []
+    return [
+        "pod template enables Dapr with automountServiceAccountToken: false but does not set "
+        f'{DAPR_DISABLE_K8S_SECRET_STORE}: "true"; in Kubernetes mode daprd loads the built-in '
+        "Kubernetes secret store, which cannot start without the token, and daprd exits"
     ]
 
 
@@ -141,6 +163,11 @@ def is_secret_like(name: str) -> bool:
     if not words or words[-1] in _DESCRIPTIVE_LAST_WORDS:
         return False
     return any(word in _SECRET_WORDS or word.endswith(("password", "secret")) for word in words)
+
+
+def _is_true(value: Any) -> bool:
+    """An annotation's boolean as Dapr reads it (its utils.IsTruthy: trimmed, any case)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in _TRUTHY)
 
 
 def _absent(value: Any) -> bool:

@@ -51,6 +51,16 @@ RULES: tuple[Rule, ...] = (
         check=pod_rules.dapr_identity,
     ),
     Rule(
+        name="dapr-sidecar-without-token",
+        description=(
+            "A Dapr-enabled pod with automountServiceAccountToken: false sets "
+            'dapr.io/disable-builtin-k8s-secret-store: "true". In Kubernetes mode daprd loads '
+            "the built-in Kubernetes secret store by default; it needs the pod's token, and a "
+            "component that fails to initialise stops daprd (dapr/docs#5014)."
+        ),
+        check=pod_rules.dapr_sidecar_without_token,
+    ),
+    Rule(
         name="secrets-from-secret-objects",
         description="Secret-like environment variables come from secretKeyRef, never literals.",
         check=pod_rules.secret_env_from_secrets,

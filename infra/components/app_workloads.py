@@ -90,7 +90,7 @@ def deployment_spec(
     container = {
         "name": process.name,
         "image": image,
-        "args": list(process.command),
+        "args": list(process.args),
         "ports": [{"name": "http", "containerPort": process.port}],
         "env": env,
         "readinessProbe": {
@@ -145,6 +145,10 @@ def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, s
         "dapr.io/enable-metrics": "true",
         "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
         "dapr.io/log-as-json": "true",
+        # The pods mount no service-account token (least privilege: nothing here calls the
+        # Kubernetes API), and daprd's built-in Kubernetes secret store cannot start without
+        # one; a component that fails to init stops daprd (docs/infra.md, "Dapr sidecars").
+        "dapr.io/disable-builtin-k8s-secret-store": "true",
         "dapr.io/sidecar-cpu-request": "50m",
         "dapr.io/sidecar-memory-request": "64Mi",
         "dapr.io/sidecar-cpu-limit": "500m",
@@ -159,7 +163,7 @@ def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) ->
     container = {
         "name": "migrate",
         "image": image,
-        "args": list(contract.MIGRATE_COMMAND),
+        "args": list(contract.MIGRATE_ARGS),
         "env": env,
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},

@@ -185,7 +185,7 @@ def test_deployments_read_settings_by_the_contract_names_and_secrets_by_referenc
 def test_the_migration_job_precedes_every_deployment(recorded: Recording) -> None:
     migrate = recorded.named("migrate")
     args = migrate.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert tuple(args) == contract.MIGRATE_COMMAND, "the Job does not run the migrate command"
+    assert tuple(args) == contract.MIGRATE_ARGS, "the Job does not run the migrate command"
     for deployment in recorded.of_type(DEPLOYMENT):
         assert migrate.urn in deployment.dependencies, (
             f"{deployment.name} can roll before migrating"

@@ -181,3 +181,47 @@ def test_names_that_hold_secrets_are_secret_like(name: str) -> None:
 )
 def test_names_about_secrets_but_not_secrets_are_not_secret_like(name: str) -> None:
     assert not is_secret_like(name), name
+
+
+TOKENLESS = {"automountServiceAccountToken": False}
+NO_K8S_STORE = {**DAPR_OK, "dapr.io/disable-builtin-k8s-secret-store": "true"}
+
+
+def test_a_tokenless_dapr_pod_that_disables_the_builtin_kubernetes_secret_store_passes() -> None:
+    # dapr/docs#5014: without the token only the built-in store fails, so disabling it is enough.
+    resource = deployment(annotations=NO_K8S_STORE, pod_spec=TOKENLESS)
+    assert messages([resource], "dapr-sidecar-without-token") == []
+
+
+def test_a_tokenless_dapr_pod_that_keeps_the_builtin_kubernetes_secret_store_fails() -> None:
+    # daprd in Kubernetes mode loads the built-in Kubernetes secret store by default; with no
+    # token it cannot build a client, the component's init fails and daprd exits.
+    found = messages(
+        [deployment(annotations=DAPR_OK, pod_spec=TOKENLESS)], "dapr-sidecar-without-token"
+    )
+    assert "dapr.io/disable-builtin-k8s-secret-store" in single(found)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "pod_spec"),
+    [
+        (DAPR_OK, {}),
+        (DAPR_OK, {"automountServiceAccountToken": True}),
+        ({"dapr.io/enabled": "false"}, TOKENLESS),
+    ],
+)
+def test_a_pod_with_its_token_or_without_dapr_is_not_judged_by_the_secret_store_rule(
+    annotations: dict[str, str], pod_spec: dict[str, object]
+) -> None:
+    resource = deployment(annotations=annotations, pod_spec=pod_spec)
+    assert messages([resource], "dapr-sidecar-without-token") == []
+
+
+def test_the_secret_store_annotation_is_read_as_dapr_reads_booleans() -> None:
+    for value, disabled in (("True", True), ("1", True), ("yes", True), ("false", False)):
+        annotations = {**DAPR_OK, "dapr.io/disable-builtin-k8s-secret-store": value}
+        found = messages(
+            [deployment(annotations=annotations, pod_spec=TOKENLESS)],
+            "dapr-sidecar-without-token",
+        )
+        assert (found == []) is disabled, f"{value!r} read wrongly: {found}"

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 
 from ship_support import REPO_ROOT, hadolint_path, require_tool
 
 from app import contract
-
-DOCKERFILE = REPO_ROOT / "Dockerfile"
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    pairs = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        keyword, _, rest = stripped.partition(" ")
-        pairs.append((keyword.upper(), rest.strip()))
-    return pairs
-
-
-def stages() -> list[list[tuple[str, str]]]:
-    result: list[list[tuple[str, str]]] = []
-    for keyword, rest in instructions():
-        if keyword == "FROM":
-            result.append([])
-        if result:
-            result[-1].append((keyword, rest))
-    return result
-
-
-def final_stage() -> list[tuple[str, str]]:
-    return stages()[-1]
+from tests.support.dockerfile import (
+    DOCKERFILE,
+    final_stage,
+    image_entrypoint_and_cmd,
+    instructions,
+    stages,
+)
 
 
 def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
@@ -100,12 +77,11 @@ def test_the_runtime_stage_carries_no_build_tooling() -> None:
 
 
 def test_the_image_runs_the_api_by_default_and_any_process_by_argument() -> None:
-    entrypoint = [json.loads(rest) for keyword, rest in final_stage() if keyword == "ENTRYPOINT"]
-    cmd = [json.loads(rest) for keyword, rest in final_stage() if keyword == "CMD"]
-    assert entrypoint[-1] == ["taskstream"], entrypoint
-    assert cmd[-1] == list(contract.API.command[1:]), cmd
-    for command in (*(p.command for p in contract.PROCESSES), contract.MIGRATE_COMMAND):
-        assert command[0] == entrypoint[-1][0], f"{command} does not run through the entrypoint"
+    entrypoint, cmd = image_entrypoint_and_cmd()
+    assert entrypoint == ["taskstream"], entrypoint
+    assert cmd == list(contract.API.args), f"CMD {cmd} is not the API's arguments"
+    for args in (*(p.args for p in contract.PROCESSES), contract.MIGRATE_ARGS):
+        assert "taskstream" not in args, f"{args} would run the CLI inside the CLI"
 
 
 def test_the_image_exposes_the_contract_http_port() -> None:

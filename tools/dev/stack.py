@@ -253,7 +253,7 @@ class EventPath:
         sidecar.log_path = self.logs / f"{process.name}-daprd.log"
         app = AppProcess(
             process.name,
-            process.command[1:],
+            process.args,
             port=port,
             env={**self.base_env(), contract.ENV_DAPR_HTTP_ENDPOINT: sidecar.http_url},
             log_path=self.logs / f"{process.name}.log",
