@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from tests.support.deployed.image import image_config, repository_image
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.deployed.image import ImageConfig, image_config, repository_image
 
 BASE = {"PATH": "/usr/local/bin:/usr/bin"}
 
 
-def test_only_the_final_stage_counts_and_entrypoint_clears_an_earlier_cmd() -> None:
-    config = image_config(
-        'FROM a AS build\nENV BUILD_ONLY=1\nCMD ["x"]\nFROM b\nCMD ["serve"]\n'
-        'ENTRYPOINT ["tool"]\n',
-        BASE,
+Build = Callable[[str], ImageConfig]
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Build:
+    """Read a Dockerfile written from text."""
+
+    def config_of(text: str) -> ImageConfig:
+        (tmp_path / "Dockerfile").write_text(text)
+        return image_config(tmp_path / "Dockerfile", BASE)
+
+    return config_of
+
+
+def test_only_the_final_stage_counts_and_entrypoint_clears_an_earlier_cmd(build: Build) -> None:
+    config = build(
+        'FROM a AS build\nENV BUILD_ONLY=1\nCMD ["x"]\nFROM b\nCMD ["serve"]\nENTRYPOINT ["tool"]\n'
     )
 
     assert config.entrypoint == ("tool",), "the final stage's ENTRYPOINT was not read"
@@ -19,18 +36,17 @@ def test_only_the_final_stage_counts_and_entrypoint_clears_an_earlier_cmd() -> N
     assert "BUILD_ONLY" not in config.env, "a builder stage's ENV leaked into the image"
 
 
-def test_shell_form_runs_through_sh_and_exec_form_is_taken_literally() -> None:
-    config = image_config('FROM b\nENTRYPOINT tool --flag "a b"\nCMD ["api", "--x"]\n', BASE)
+def test_shell_form_runs_through_sh_and_exec_form_is_taken_literally(build: Build) -> None:
+    config = build('FROM b\nENTRYPOINT tool --flag "a b"\nCMD ["api", "--x"]\n')
 
     assert config.entrypoint == ("/bin/sh", "-c", 'tool --flag "a b"'), config.entrypoint
     assert config.cmd == ("api", "--x"), config.cmd
 
 
-def test_env_pairs_in_one_instruction_see_the_values_from_before_it() -> None:
-    config = image_config(
+def test_env_pairs_in_one_instruction_see_the_values_from_before_it(build: Build) -> None:
+    config = build(
         'FROM b\nENV A=one\nENV A=two B=$A C="/opt/x/bin:${PATH}" \\\n    D=${MISSING:-fallback}\n'
-        "ENV LEGACY some value\n",
-        BASE,
+        "ENV LEGACY some value\n"
     )
 
     assert config.env["A"] == "two"
@@ -40,8 +56,8 @@ def test_env_pairs_in_one_instruction_see_the_values_from_before_it() -> None:
     assert config.env["LEGACY"] == "some value", "the legacy `ENV KEY value` form was misread"
 
 
-def test_workdir_is_relative_to_the_previous_one_and_user_is_kept_verbatim() -> None:
-    config = image_config("FROM b\nWORKDIR /srv\nWORKDIR app\nUSER 10:20\n", BASE)
+def test_workdir_is_relative_to_the_previous_one_and_user_is_kept_verbatim(build: Build) -> None:
+    config = build("FROM b\nWORKDIR /srv\nWORKDIR app\nUSER 10:20\n")
 
     assert config.workdir == "/srv/app"
     assert config.user == "10:20"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.contract import MIGRATE_COMMAND, PROCESSES, SETTINGS_PREFIX
+from app.contract import PROCESSES, SETTINGS_PREFIX
 from app.settings import Settings
 from tests.support.deployed.environment import Resolver, container_environment
 from tests.support.deployed.objects import RenderedObjects
@@ -39,7 +39,6 @@ def test_the_tier_starts_one_workload_per_process_of_the_contract_and_the_migrat
     assert started(objects) == expected, (
         f"{objects.stack}: the image's workloads are not the contract's processes"
     )
-    assert MIGRATE_COMMAND[-1] == "migrate"
 
 
 def test_every_workload_translates_to_the_venvs_console_script_with_its_own_env(
