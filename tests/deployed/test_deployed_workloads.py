@@ -16,6 +16,7 @@ from tests.support.deployed.sidecar import write_standalone_resources
 from tests.support.deployed.stack import (
     StandIns,
     base_image_env,
+    database_stand_ins,
     from_repository_image,
     repository_image,
 )
@@ -108,7 +109,7 @@ def test_every_setting_variable_the_manifests_set_is_one_the_app_reads(
 
 
 def _values(objects: RenderedObjects) -> Resolver:
-    return Resolver(objects, StandIns("postgresql+psycopg://u@127.0.0.1:1/db"))
+    return Resolver(objects, StandIns(database_stand_ins("postgresql+psycopg://u@127.0.0.1:1/db")))
 
 
 @pytest.mark.parametrize("kind", ["Deployment", "Job"])

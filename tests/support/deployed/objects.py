@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class Workload:
     name: str
     namespace: str
     spec: Manifest  # the Deployment's or Job's spec
+    wave: int = 0  # the render's dependency wave: a workload waits for every earlier wave
 
     @property
     def template(self) -> Manifest:
@@ -54,8 +56,10 @@ class RenderedObjects:
 
     stack: str
     objects: tuple[Manifest, ...]
-    # The file each object came from (kind-resource.yaml), parallel to `objects`.
-    files: tuple[str, ...] = ()
+    # The Pulumi resource each object came from, parallel to `objects`.
+    resources: tuple[str, ...] = ()
+    # The dependency wave of each Pulumi resource, by "type name" (the render's plan.json).
+    waves: Mapping[str, int] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[Manifest]:
         return [o for o in self.objects if o.get("kind") == kind]
@@ -69,27 +73,34 @@ class RenderedObjects:
 
     def workloads(self) -> list[Workload]:
         found = []
-        for obj, file in zip(self.objects, self.files, strict=True):
+        for obj, resource in zip(self.objects, self.resources, strict=True):
             if obj.get("kind") not in WORKLOAD_KINDS:
                 continue
             meta = obj["metadata"]
-            # Pulumi names a Job without metadata.name at creation; the render names its
-            # file after the resource, which is what a failure should point at.
-            name = meta.get("name") or file.split("-", 1)[-1]
-            found.append(Workload(obj["kind"], name, meta.get("namespace", "default"), obj["spec"]))
-        return found
+            # Pulumi names a Job without metadata.name at creation; the resource name is
+            # what a failure should point at.
+            name = meta.get("name") or resource.split(" ", 1)[-1]
+            namespace = meta.get("namespace", "default")
+            wave = self.waves.get(resource, 0)
+            found.append(Workload(obj["kind"], name, namespace, obj["spec"], wave))
+        return sorted(found, key=lambda w: w.wave)
 
 
 def load_objects(stack: str, render_dir: Path) -> RenderedObjects:
     """Read every YAML document under `render_dir/kubernetes` (the render's own layout)."""
     objects: list[Manifest] = []
-    files: list[str] = []
+    resources: list[str] = []
     for path in sorted((render_dir / "kubernetes").rglob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        # The render heads each file with "# <type> <resource name>".
+        header = text.splitlines()[0].removeprefix("# ") if text.startswith("# ") else ""
+        for document in yaml.safe_load_all(text):
             if isinstance(document, dict):
                 objects.append(document)
-                files.append(path.stem)
-    return RenderedObjects(stack, tuple(objects), tuple(files))
+                resources.append(header)
+    plan = json.loads((render_dir / "plan.json").read_text(encoding="utf-8"))
+    waves = {f"{step['type']} {step['name']}": int(step["wave"]) for step in plan["order"]}
+    return RenderedObjects(stack, tuple(objects), tuple(resources), waves)
 
 
 def iter_dapr_objects(objects: RenderedObjects, namespace: str) -> Iterator[Manifest]:

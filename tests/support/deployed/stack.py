@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from infra.components.app_workloads import SECRET_DATABASE_URL_KEY
@@ -36,41 +37,46 @@ def from_repository_image(container: Manifest) -> bool:
 
 
 class StandIns:
-    """Stand-ins for what the render redacts: the suite's database, fresh random tokens.
+    """Stand-ins for what the render redacts: the suite's database URLs by Secret key, fresh
+    random values (tokens, keys) for the rest.
 
     One value per (Secret, key), so every consumer of a Secret (app env, daprd) agrees.
     """
 
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    def __init__(self, by_key: Mapping[str, str]) -> None:
+        self.by_key = dict(by_key)
         self.made: dict[tuple[str, str], str] = {}
 
     def __call__(self, secret: str, key: str) -> str:
-        if key == SECRET_DATABASE_URL_KEY:
-            return self.database_url
+        if key in self.by_key:
+            return self.by_key[key]
         return self.made.setdefault((secret, key), secrets.token_urlsafe(32))
+
+
+def database_stand_ins(app_url: str) -> dict[str, str]:
+    """The Secret keys that carry database URLs, and the suite's URL for each."""
+    return {SECRET_DATABASE_URL_KEY: app_url}
 
 
 class DeployedStack:
     """Every Deployment and Job of a render that runs this repository's image."""
 
     def __init__(
-        self, objects: RenderedObjects, *, database_url: str, brokers: str, workdir: Path
+        self, objects: RenderedObjects, *, stand_ins: Mapping[str, str], workdir: Path
     ) -> None:
         self.objects = objects
         self.workdir = workdir
         self.image: ImageConfig = repository_image(base_image_env())
-        self.values = StandIns(database_url)
+        self.values = StandIns(stand_ins)
         self.resolver = Resolver(objects, self.values)
         self.workloads = [
             w for w in objects.workloads() if all(map(from_repository_image, w.containers))
         ]
         self.resources: dict[str, StandaloneResources] = {}
-        for namespace in sorted({w.namespace for w in self.workloads if self._dapr(w)}):
-            self.resources[namespace] = write_standalone_resources(
-                objects, namespace, brokers=brokers, directory=workdir / "dapr" / namespace
-            )
         self.pods: dict[str, Pod] = {}
+        # What the last run_jobs and start_deployments measured, for reports.
+        self.job_seconds: dict[str, float] = {}
+        self.probe_seconds: dict[str, float] = {}
 
     def _dapr(self, workload: Workload) -> bool:
         return sidecar_spec(workload.annotations, workload.name) is not None
@@ -107,9 +113,16 @@ class DeployedStack:
             took[str(workload)] = time.monotonic() - started
         return took
 
-    def start_deployments(self) -> dict[str, float]:
-        """One pod per Deployment, all started before any is waited on; returns the seconds
-        each probe took to pass."""
+    def start_deployments(self, brokers: str) -> dict[str, float]:
+        """One pod per Deployment, all started before any is waited on, their daprd pointed
+        at `brokers`; returns the seconds each probe took to pass."""
+        for namespace in sorted({w.namespace for w in self.workloads if self._dapr(w)}):
+            self.resources[namespace] = write_standalone_resources(
+                self.objects,
+                namespace,
+                brokers=brokers,
+                directory=self.workdir / "dapr" / namespace,
+            )
         pods = [self._build(w) for w in self.workloads if w.kind == "Deployment"]
         for pod in pods:
             pod.start_containers()
