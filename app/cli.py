@@ -41,6 +41,24 @@ def migrate() -> None:
     typer.echo(f"schema is up to date ({engine.url.render_as_string(hide_password=True)})")
 
 
+@cli.command("db-grant")
+def db_grant(
+    role: Annotated[str, typer.Option(help="The application role the migrations run as.")],
+) -> None:
+    """Grant the application role what migrations need, connected as the database's admin."""
+    from app.db import make_engine
+    from app.db_grants import grant_migration_privileges
+
+    _configure_logging()
+    engine = make_engine(get_settings().database_url)
+    try:
+        statements = grant_migration_privileges(engine, role)
+    finally:
+        engine.dispose()
+    for statement in statements:
+        typer.echo(statement)
+
+
 @cli.command()
 def api(host: HostOption = "0.0.0.0", port: PortOption = HTTP_PORT) -> None:  # noqa: S104
     """Serve the REST API (expects a migrated database)."""

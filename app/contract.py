@@ -110,3 +110,5 @@ RECURRER = Process(
 )
 PROCESSES: tuple[Process, ...] = (API, RELAY, NOTIFIER, RECURRER)
 MIGRATE_ARGS: tuple[str, ...] = ("migrate",)
+# Run as the database's admin before MIGRATE_ARGS, followed by `--role <application role>`.
+DB_GRANT_ARGS: tuple[str, ...] = ("db-grant",)

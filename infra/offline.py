@@ -133,6 +133,8 @@ def _computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         },
         "digitalocean:index/databaseCluster:DatabaseCluster": {
             "privateHost": "private-db.internal",
+            "port": 25060,
+            "user": "doadmin",
             "password": secret,
             "uri": uri,
             "privateUri": uri,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -22,6 +23,14 @@ from infra.components.registry import Registry, RegistryArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
 APP_NAMESPACE = "taskstream"
+
+
+@dataclass(frozen=True)
+class _DatabaseAccess:
+    url: pulumi.Output[str]  # the app role's connection
+    admin_url: pulumi.Output[str]  # the admin's, used only to grant the app role
+    role: str
+    peer: tuple[str | None, int]  # where NetworkPolicies must let the app reach it
 
 
 def build(config: StackConfig) -> dict[str, Any]:
@@ -59,7 +68,7 @@ def build(config: StackConfig) -> dict[str, Any]:
         )
         outputs.update(cluster_name=config.kube_context, cluster_id=config.kube_context)
 
-    database_url, database_peer = _database(config, cluster, placement, prod_like, name)
+    database = _database(config, cluster, placement, prod_like, name)
     image: pulumi.Input[str]
     pull_json: pulumi.Output[str] | None = None
     if config.registry is not None and cluster is not None and config.cluster is not None:
@@ -97,7 +106,8 @@ def build(config: StackConfig) -> dict[str, Any]:
         AppFoundationArgs(
             namespace=APP_NAMESPACE,
             placement=placement,
-            database_url=database_url,
+            database_url=database.url,
+            database_admin_url=database.admin_url,
             docker_config_json=pull_json,
         ),
     )
@@ -129,6 +139,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             namespace=APP_NAMESPACE,
             placement=placement,
             image=image,
+            database_role=database.role,
             environment=config.environment,
             services=config.services,
             pull_secret=pull_json is not None,
@@ -139,8 +150,8 @@ def build(config: StackConfig) -> dict[str, Any]:
                 dapr_namespace="dapr-system",
                 broker_namespace="redpanda",
                 broker_port=9093,
-                database_namespace=database_peer[0],
-                database_port=database_peer[1],
+                database_namespace=database.peer[0],
+                database_port=database.peer[1],
             ),
             ingress_class=edge.ingress_class,
             domain=config.domain,
@@ -163,13 +174,15 @@ def _database(
     placement: InCluster,
     prod_like: bool,
     name: str,
-) -> tuple[pulumi.Output[str], tuple[str | None, int]]:
-    """The database URL (secret) and where NetworkPolicies must let the app reach it."""
+) -> _DatabaseAccess:
+    """How the app and its admin reach the database, and where NetworkPolicies must allow."""
     if isinstance(config.database, InClusterDatabaseConfig):
         local = InClusterDatabase(
             "database", InClusterDatabaseArgs(config=config.database, placement=placement)
         )
-        return local.url, (local.namespace_name, local.port)
+        return _DatabaseAccess(
+            local.url, local.admin_url, local.role, (local.namespace_name, local.port)
+        )
     assert cluster is not None, "a managed database needs DOKS"
     assert config.cluster is not None, "a managed database needs a region"
     managed = Database(
@@ -183,7 +196,8 @@ def _database(
             protect=prod_like,
         ),
     )
-    return managed.url, (None, 25061)
+    # 25060 is the server itself (the admin's grant), 25061 the pool (the app).
+    return _DatabaseAccess(managed.url, managed.admin_url, managed.role, (None, 25061))
 
 
 def _api_url(

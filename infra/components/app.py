@@ -19,6 +19,8 @@ class AppArgs:
     namespace: str
     placement: InCluster
     image: pulumi.Input[str]
+    # The role the app connects as; the grant Job lets it migrate a database it does not own.
+    database_role: str
     environment: str
     services: Mapping[str, ServiceConfig]
     pull_secret: bool
@@ -35,7 +37,7 @@ class AppArgs:
 
 
 class App(pulumi.ComponentResource):
-    """Creates the migration Job, then per process a Deployment (after the Job), Service,
+    """Creates the grant and migration Jobs, then per process a Deployment (after them), Service,
     PDB and HPA when scaled out; the API Ingress, NetworkPolicies and a ServiceMonitor.
 
     Outputs: api_host (the Ingress host, or None), migration_job, deployments.
@@ -49,6 +51,22 @@ class App(pulumi.ComponentResource):
         self._image = pulumi.Output.from_input(args.image)
         self._env = app_workloads.environment(environment=args.environment, cors_origins=cors)
         self.policies = self._create_network_policies()
+        # The admin grants before the app role migrates; both Jobs are awaited to completion.
+        self.grant_job = k8s.batch.v1.Job(
+            "db-grant",
+            metadata=api({"namespace": args.namespace, "labels": labels("taskstream-db-grant")}),
+            spec=self._image.apply(
+                lambda image: api(
+                    app_workloads.db_grant_job_spec(
+                        image=image,
+                        env=self._env,
+                        pull_secret=args.pull_secret,
+                        role=args.database_role,
+                    )
+                )
+            ),
+            opts=args.placement.opts(self, depends_on=[*args.foundation, *self.policies]),
+        )
         self.migration_job = k8s.batch.v1.Job(
             "migrate",
             metadata=api({"namespace": args.namespace, "labels": labels("taskstream-migrate")}),
@@ -59,7 +77,9 @@ class App(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=args.placement.opts(self, depends_on=[*args.foundation, *self.policies]),
+            opts=args.placement.opts(
+                self, depends_on=[*args.foundation, *self.policies, self.grant_job]
+            ),
         )
         self.deployments = [self._create_process(process) for process in contract.PROCESSES]
         self.api_host = args.domain

@@ -19,6 +19,8 @@ class AppFoundationArgs:
     namespace: str
     placement: InCluster
     database_url: pulumi.Output[str]
+    # The database admin's connection; only the grant Job reads it, from its own Secret.
+    database_admin_url: pulumi.Output[str]
     # A dockerconfigjson body; None when the cluster pulls without credentials (local).
     docker_config_json: pulumi.Output[str] | None
 
@@ -67,6 +69,14 @@ class AppFoundation(pulumi.ComponentResource):
             },
             opts=placement.opts(self, depends_on=in_ns),
         )
+        admin_url: pulumi.Output[str] = pulumi.Output.secret(args.database_admin_url)
+        self.admin_secret = k8s.core.v1.Secret(
+            f"{name}-db-admin",
+            metadata=api({"name": workloads.ADMIN_SECRET_NAME, "namespace": args.namespace}),
+            type="Opaque",
+            string_data={workloads.SECRET_DATABASE_URL_KEY: admin_url},
+            opts=placement.opts(self, depends_on=in_ns),
+        )
         self.pull_secret: k8s.core.v1.Secret | None = None
         if args.docker_config_json is not None:
             docker_config: pulumi.Output[str] = pulumi.Output.secret(args.docker_config_json)
@@ -77,7 +87,11 @@ class AppFoundation(pulumi.ComponentResource):
                 string_data={".dockerconfigjson": docker_config},
                 opts=placement.opts(self, depends_on=in_ns),
             )
-        self.ready: list[pulumi.Resource] = [self.service_account, self.settings_secret]
+        self.ready: list[pulumi.Resource] = [
+            self.service_account,
+            self.settings_secret,
+            self.admin_secret,
+        ]
         if self.pull_secret is not None:
             self.ready.append(self.pull_secret)
         self.register_outputs(

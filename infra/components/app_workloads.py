@@ -12,6 +12,8 @@ Manifest = dict[str, Any]
 
 # Names of Secrets and of keys inside them, never values.
 SECRET_NAME = "taskstream-settings"  # noqa: S105
+# The database admin's URL, apart from the settings so no long-running pod can read it.
+ADMIN_SECRET_NAME = "taskstream-db-admin"  # noqa: S105
 SECRET_DATABASE_URL_KEY = "database-url"  # noqa: S105
 SECRET_JWT_KEY = "jwt-secret"  # noqa: S105
 PULL_SECRET_NAME = "registry-pull"  # noqa: S105
@@ -158,12 +160,37 @@ def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, s
     }
 
 
+def admin_environment(env: list[Manifest]) -> list[Manifest]:
+    """The same settings, with the database URL read from the admin's Secret instead."""
+    admin_url = {"secretKeyRef": {"name": ADMIN_SECRET_NAME, "key": SECRET_DATABASE_URL_KEY}}
+    return [
+        {"name": e["name"], "valueFrom": admin_url} if e["name"] == contract.ENV_DATABASE_URL else e
+        for e in env
+    ]
+
+
+def db_grant_job_spec(*, image: str, env: list[Manifest], pull_secret: bool, role: str) -> Manifest:
+    """`taskstream db-grant` as the database admin: lets ``role`` create in schema public."""
+    args = [*contract.DB_GRANT_ARGS, "--role", role]
+    return _job_spec(
+        "db-grant", args, image=image, env=admin_environment(env), pull_secret=pull_secret
+    )
+
+
 def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) -> Manifest:
     """`taskstream migrate` once per image; no sidecar, so the Job can complete."""
+    return _job_spec(
+        "migrate", list(contract.MIGRATE_ARGS), image=image, env=env, pull_secret=pull_secret
+    )
+
+
+def _job_spec(
+    name: str, args: list[str], *, image: str, env: list[Manifest], pull_secret: bool
+) -> Manifest:
     container = {
-        "name": "migrate",
+        "name": name,
         "image": image,
-        "args": list(contract.MIGRATE_ARGS),
+        "args": args,
         "env": env,
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -176,7 +203,7 @@ def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) ->
         "backoffLimit": 4,
         "activeDeadlineSeconds": 600,
         "template": {
-            "metadata": {"labels": labels("taskstream-migrate")},
+            "metadata": {"labels": labels(f"taskstream-{name}")},
             "spec": _pod_spec([container], pull_secret=pull_secret, restart_policy="Never"),
         },
     }

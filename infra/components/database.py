@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pulumi
 import pulumi_digitalocean as do
@@ -27,7 +28,9 @@ class DatabaseArgs:
 class Database(pulumi.ComponentResource):
     """Creates a PostgreSQL DatabaseCluster, database, user, connection pool and firewall.
 
-    Outputs: url (secret) — the pool's private connection string the app reads.
+    Outputs: url (secret) — the pool's private connection string the app reads;
+    admin_url (secret) — the admin's direct connection to the app's database, for the grant
+    Job only (the API creates the database owned by the admin); role — the app's role name.
     """
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -71,7 +74,27 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         self.url: pulumi.Output[str] = pulumi.Output.secret(self.pool.private_uri)
+        self.role = USER_NAME
+        # Built from the database's and the user's names so the grant waits for both.
+        self.admin_url: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.user,
+                self.cluster.password,
+                self.cluster.private_host,
+                self.cluster.port,
+                self.database.name,
+                self.user.name,
+            ).apply(lambda parts: _admin_url(*parts[:5]))
+        )
         self.register_outputs({"url": self.url, "host": self.cluster.private_host})
+
+
+def _admin_url(user: str, password: str, host: str, port: int, database: str) -> str:
+    # Direct to the server, not through the pool: the pool is bound to the app's user.
+    return (
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+        f"{database}?sslmode=require"
+    )
 
 
 def _validate(args: DatabaseArgs) -> None:

@@ -29,7 +29,10 @@ class InClusterDatabaseArgs:
 class InClusterDatabase(pulumi.ComponentResource):
     """Creates a namespace, a generated password Secret, a PostgreSQL StatefulSet and Service.
 
-    Outputs: url (secret), namespace_name, port.
+    Outputs: url (secret), admin_url (secret), role, namespace_name, port.
+
+    The image makes POSTGRES_USER a superuser owning the database, so the admin and the app
+    are one role here; the grant Job still runs against it, as on the managed database.
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class InClusterDatabase(pulumi.ComponentResource):
                 )
             )
         )
+        self.admin_url = self.url
+        self.role = USER
         self.namespace_name = NAMESPACE
         self.port = PORT
         self.register_outputs({"url": self.url})

@@ -192,6 +192,29 @@ def test_the_migration_job_precedes_every_deployment(recorded: Recording) -> Non
         )
 
 
+def test_the_admin_grants_the_app_role_before_the_migration_runs(recorded: Recording) -> None:
+    grant, migrate = recorded.named("db-grant"), recorded.named("migrate")
+    container = grant.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][: len(contract.DB_GRANT_ARGS)] == list(contract.DB_GRANT_ARGS)
+    assert container["args"][-2:] == ["--role", "taskstream"], container["args"]
+    assert grant.urn in migrate.dependencies, "the migration can run before the grant"
+    url = {e["name"]: e for e in container["env"]}[contract.ENV_DATABASE_URL]
+    assert url["valueFrom"]["secretKeyRef"]["name"] == "taskstream-db-admin", url
+
+
+def test_only_the_grant_job_can_read_the_database_admin_secret(recorded: Recording) -> None:
+    for resource in (*recorded.of_type(DEPLOYMENT), *recorded.of_type(JOB)):
+        reads_admin = "taskstream-db-admin" in repr(resource.inputs.get("spec"))
+        assert reads_admin is (resource.name == "db-grant"), f"{resource.name} admin access"
+
+
+def test_the_managed_database_admin_url_goes_to_the_server_with_tls() -> None:
+    secret = recording("dev").named("app-foundation-db-admin")
+    url = reveal(secret.inputs["stringData"])["database-url"]
+    assert url.startswith("postgresql://doadmin:"), "the grant does not connect as the admin"
+    assert url.endswith("@private-db.internal:25060/taskstream?sslmode=require"), url
+
+
 def test_pull_secret_is_referenced_on_doks_and_absent_locally() -> None:
     for stack, expected in (("dev", True), ("prod", True), ("local", False)):
         for deployment in recording(stack).of_type(DEPLOYMENT):
