@@ -32,13 +32,21 @@ def started(objects: RenderedObjects) -> list[str]:
     )
 
 
-def test_the_tier_starts_one_workload_per_process_of_the_contract_and_the_migration(
+def test_the_tier_starts_the_grant_then_the_migration_then_one_pod_per_process(
     objects: RenderedObjects,
 ) -> None:
-    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), "job/migrate"])
+    jobs = ["job/db-grant", "job/migrate"]
+    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), *jobs])
+    waves = {
+        str(w): w.wave for w in objects.workloads() if all(map(from_repository_image, w.containers))
+    }
 
     assert started(objects) == expected, (
         f"{objects.stack}: the image's workloads are not the contract's processes"
+    )
+    assert waves["job/db-grant"] < waves["job/migrate"], f"grant must precede migrate: {waves}"
+    assert all(waves["job/migrate"] < waves[f"deployment/{p.name}"] for p in PROCESSES), (
+        f"a Deployment does not wait for the migration: {waves}"
     )
 
 
@@ -109,7 +117,8 @@ def test_every_setting_variable_the_manifests_set_is_one_the_app_reads(
 
 
 def _values(objects: RenderedObjects) -> Resolver:
-    return Resolver(objects, StandIns(database_stand_ins("postgresql+psycopg://u@127.0.0.1:1/db")))
+    url = "postgresql+psycopg://u@127.0.0.1:1/db"
+    return Resolver(objects, StandIns(database_stand_ins(app_url=url, admin_url=url)))
 
 
 @pytest.mark.parametrize("kind", ["Deployment", "Job"])

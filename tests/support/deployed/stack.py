@@ -9,7 +9,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from infra.components.app_workloads import SECRET_DATABASE_URL_KEY
+from infra.components.app_workloads import (
+    ADMIN_SECRET_NAME,
+    SECRET_DATABASE_URL_KEY,
+    SECRET_NAME,
+)
 from tests.support.deployed.environment import Resolver
 from tests.support.deployed.image import ImageConfig, repository_image
 from tests.support.deployed.objects import Manifest, RenderedObjects, Workload
@@ -36,33 +40,36 @@ def from_repository_image(container: Manifest) -> bool:
     return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0] == IMAGE_NAME
 
 
+SecretKey = tuple[str, str]  # (Secret name, key)
+
+
 class StandIns:
-    """Stand-ins for what the render redacts: the suite's database URLs by Secret key, fresh
-    random values (tokens, keys) for the rest.
+    """Stand-ins for what the render redacts: the suite's database URLs where a Secret
+    carries one, fresh random values (tokens, keys) for the rest.
 
     One value per (Secret, key), so every consumer of a Secret (app env, daprd) agrees.
     """
 
-    def __init__(self, by_key: Mapping[str, str]) -> None:
-        self.by_key = dict(by_key)
-        self.made: dict[tuple[str, str], str] = {}
+    def __init__(self, known: Mapping[SecretKey, str]) -> None:
+        self.made: dict[SecretKey, str] = dict(known)
 
     def __call__(self, secret: str, key: str) -> str:
-        if key in self.by_key:
-            return self.by_key[key]
         return self.made.setdefault((secret, key), secrets.token_urlsafe(32))
 
 
-def database_stand_ins(app_url: str) -> dict[str, str]:
-    """The Secret keys that carry database URLs, and the suite's URL for each."""
-    return {SECRET_DATABASE_URL_KEY: app_url}
+def database_stand_ins(*, app_url: str, admin_url: str) -> dict[SecretKey, str]:
+    """The Secrets that carry database URLs: the app role's, and the admin's for the grant."""
+    return {
+        (SECRET_NAME, SECRET_DATABASE_URL_KEY): app_url,
+        (ADMIN_SECRET_NAME, SECRET_DATABASE_URL_KEY): admin_url,
+    }
 
 
 class DeployedStack:
     """Every Deployment and Job of a render that runs this repository's image."""
 
     def __init__(
-        self, objects: RenderedObjects, *, stand_ins: Mapping[str, str], workdir: Path
+        self, objects: RenderedObjects, *, stand_ins: Mapping[SecretKey, str], workdir: Path
     ) -> None:
         self.objects = objects
         self.workdir = workdir
