@@ -18,6 +18,11 @@ ENV_CORS_ORIGINS = "TASKSTREAM_CORS_ORIGINS"
 # "programmatic" (GET /dapr/subscribe lists them) or "declarative" (Subscription resources
 # exist, as in the cluster, so the worker lists none and Dapr does not see them twice).
 ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"
+# Dapr's own names, not ours: daprd reads the same variables (standalone mode) and sends or
+# expects the token in this header. APP_API_TOKEN: daprd -> app; DAPR_API_TOKEN: app -> daprd.
+ENV_APP_API_TOKEN = "APP_API_TOKEN"  # noqa: S105  (a variable name)
+ENV_DAPR_API_TOKEN = "DAPR_API_TOKEN"  # noqa: S105  (a variable name)
+DAPR_API_TOKEN_HEADER = "dapr-api-token"  # noqa: S105  (a header name)
 
 # Metric names the platform's alerts and dashboards query.
 METRIC_HTTP_REQUESTS = "taskstream_http_requests_total"

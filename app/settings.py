@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.contract import PUBSUB_NAME, SETTINGS_PREFIX
+from app.contract import ENV_APP_API_TOKEN, ENV_DAPR_API_TOKEN, PUBSUB_NAME, SETTINGS_PREFIX
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32
@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     notifier_poll_seconds: float = Field(default=0.5, gt=0)
     recurrence_window_days: int = Field(default=14, ge=1, le=366)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Dapr's tokens, under Dapr's variable names (no prefix); None when Dapr is not told to
+    # use them (embedded mode, tests). The app checks the first and sends the second.
+    app_api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(ENV_APP_API_TOKEN, "app_api_token")
+    )
+    dapr_api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(ENV_DAPR_API_TOKEN, "dapr_api_token")
+    )
+
+    @field_validator("app_api_token", "dapr_api_token", mode="after")
+    @classmethod
+    def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
 
     @model_validator(mode="after")
     def _refuse_placeholder_key_outside_dev(self) -> Settings:

@@ -7,16 +7,19 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 
 from app.api.routes import ops
 from app.contract import DEAD_LETTER_ROUTE
+from app.errors import install_problem_handlers
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.settings import Settings
+from workers.dapr_auth import require_app_token
 from workers.runtime import Consumer
 
 log = logging.getLogger(__name__)
@@ -106,15 +109,19 @@ def create_worker_app(
     app.state.readiness_checks = readiness_checks(settings, engine)
     app.include_router(ops.router)
     app.add_middleware(MetricsMiddleware)
+    install_problem_handlers(app)
+    # Probes and metrics stay open (the kubelet and Prometheus hold no token); what daprd
+    # calls takes its token when one is configured.
+    from_dapr = [Depends(require_app_token(settings.app_api_token))]
 
-    @app.get("/dapr/subscribe", tags=["dapr"])
+    @app.get("/dapr/subscribe", tags=["dapr"], dependencies=from_dapr)
     def subscribe() -> list[dict[str, object]]:
         """The subscriptions Dapr should deliver to this worker."""
         if settings.dapr_subscriptions == "declarative":
             return []  # Subscription resources declare them; listing them too would double them
         return subscription_list(consumer, settings.pubsub_name)
 
-    @app.post(DEAD_LETTER_ROUTE, tags=["dapr"])
+    @app.post(DEAD_LETTER_ROUTE, tags=["dapr"], dependencies=from_dapr)
     async def dead_letter(request: Request) -> dict[str, str]:
         """Count an event that reached a dead-letter topic (it stays there for inspection)."""
         try:
@@ -126,11 +133,13 @@ def create_worker_app(
         return {"status": "SUCCESS"}
 
     for sub in consumer.subscriptions:
-        _add_delivery_route(app, consumer, sub.route, sub.topic.name)
+        _add_delivery_route(app, consumer, sub.route, sub.topic.name, from_dapr)
     return app
 
 
-def _add_delivery_route(app: FastAPI, consumer: Consumer, route: str, topic: str) -> None:
+def _add_delivery_route(
+    app: FastAPI, consumer: Consumer, route: str, topic: str, dependencies: list[Any]
+) -> None:
     def deliver(body: bytes) -> dict[str, str]:
         # Always 200 with an explicit status: Dapr reads the body, not only the code.
         return {"status": consumer.dispatch(topic, body)}
@@ -141,5 +150,10 @@ def _add_delivery_route(app: FastAPI, consumer: Consumer, route: str, topic: str
         return await run_in_threadpool(deliver, await request.body())
 
     app.add_api_route(
-        route, endpoint, methods=["POST"], tags=["dapr"], summary=f"Deliver a {topic} event"
+        route,
+        endpoint,
+        methods=["POST"],
+        tags=["dapr"],
+        summary=f"Deliver a {topic} event",
+        dependencies=dependencies,
     )

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import httpx
+from pydantic import SecretStr
 
+from app.contract import DAPR_API_TOKEN_HEADER
 from app.models.events import OutboxEvent
 
 
@@ -38,15 +40,25 @@ class DaprPublisher:
     outbox row's: consumers dedupe on it.
     """
 
-    def __init__(self, endpoint: str, pubsub: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        pubsub: str,
+        timeout: float = 5.0,
+        api_token: SecretStr | str | None = None,
+    ) -> None:
         self._client = httpx.Client(base_url=endpoint.rstrip("/"), timeout=timeout)
         self._pubsub = pubsub
+        self._headers = dapr_api_headers(api_token)
 
     def publish(self, row: OutboxEvent) -> None:
         params = {f"metadata.{key}": value for key, value in _metadata(row).items()}
         try:
             response = self._client.post(
-                f"/v1.0/publish/{self._pubsub}/{row.topic}", params=params, json=row.payload
+                f"/v1.0/publish/{self._pubsub}/{row.topic}",
+                params=params,
+                json=row.payload,
+                headers=self._headers,
             )
         except httpx.HTTPError as exc:
             raise PublishError("connection", str(exc)) from exc
@@ -80,7 +92,9 @@ class DaprPublisher:
             for row in rows
         ]
         try:
-            response = self._client.post(f"/v1.0/publish/bulk/{self._pubsub}/{topic}", json=entries)
+            response = self._client.post(
+                f"/v1.0/publish/bulk/{self._pubsub}/{topic}", json=entries, headers=self._headers
+            )
         except httpx.HTTPError as exc:
             return {_id(row): PublishError("connection", str(exc)) for row in rows}
         if response.status_code < 300:
@@ -102,6 +116,12 @@ class DaprPublisher:
 
     def close(self) -> None:
         self._client.close()
+
+
+def dapr_api_headers(token: SecretStr | str | None) -> dict[str, str]:
+    """The header daprd checks when its API token is set; none when it is not."""
+    value = token.get_secret_value() if isinstance(token, SecretStr) else token
+    return {DAPR_API_TOKEN_HEADER: value} if value else {}
 
 
 def _metadata(row: OutboxEvent) -> dict[str, str]:

@@ -19,7 +19,9 @@ from app.settings import Settings
 
 
 def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
-    publisher = DaprPublisher(settings.dapr_http_endpoint, settings.pubsub_name)
+    publisher = DaprPublisher(
+        settings.dapr_http_endpoint, settings.pubsub_name, api_token=settings.dapr_api_token
+    )
     # DaprPublisher publishes in bulk rounds, so no publishing threads are needed here.
     relay = OutboxRelay(engine, publisher, batch_size=settings.relay_batch_size)
 

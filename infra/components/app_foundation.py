@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -12,6 +13,7 @@ from infra.components import app_workloads as workloads
 from infra.components.placement import InCluster, api, labels
 
 JWT_KEY_LENGTH = 64
+DAPR_TOKEN_LENGTH = 48
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,13 @@ class AppFoundation(pulumi.ComponentResource):
             string_data={workloads.SECRET_DATABASE_URL_KEY: admin_url},
             opts=placement.opts(self, depends_on=in_ns),
         )
+        self.dapr_token_secrets = [
+            _dapr_token(self, f"{name}-{token}", secret, args, depends_on=in_ns)
+            for token, secret in (
+                ("dapr-app-token", workloads.DAPR_APP_TOKEN_SECRET),
+                ("dapr-api-token", workloads.DAPR_API_TOKEN_SECRET),
+            )
+        ]
         self.pull_secret: k8s.core.v1.Secret | None = None
         if args.docker_config_json is not None:
             docker_config: pulumi.Output[str] = pulumi.Output.secret(args.docker_config_json)
@@ -91,12 +100,34 @@ class AppFoundation(pulumi.ComponentResource):
             self.service_account,
             self.settings_secret,
             self.admin_secret,
+            *self.dapr_token_secrets,
         ]
         if self.pull_secret is not None:
             self.ready.append(self.pull_secret)
         self.register_outputs(
             {"namespace": self.namespace_name, "settings_secret": workloads.SECRET_NAME}
         )
+
+
+def _dapr_token(
+    parent: pulumi.Resource,
+    name: str,
+    secret_name: str,
+    args: AppFoundationArgs,
+    depends_on: Sequence[pulumi.Resource],
+) -> k8s.core.v1.Secret:
+    """A generated Dapr token in its own Secret, under the key the sidecar injector reads."""
+    token = random.RandomPassword(
+        name, length=DAPR_TOKEN_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    value: pulumi.Output[str] = pulumi.Output.secret(token.result)
+    return k8s.core.v1.Secret(
+        name,
+        metadata=api({"name": secret_name, "namespace": args.namespace}),
+        type="Opaque",
+        string_data={workloads.DAPR_TOKEN_KEY: value},
+        opts=args.placement.opts(parent, depends_on=depends_on),
+    )
 
 
 def _validate(args: AppFoundationArgs) -> None:

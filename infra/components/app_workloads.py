@@ -17,6 +17,11 @@ ADMIN_SECRET_NAME = "taskstream-db-admin"  # noqa: S105
 SECRET_DATABASE_URL_KEY = "database-url"  # noqa: S105
 SECRET_JWT_KEY = "jwt-secret"  # noqa: S105
 PULL_SECRET_NAME = "registry-pull"  # noqa: S105
+# Dapr's tokens: the annotations name these Secrets and the injector reads their `token` key
+# into daprd; the app container reads the same keys under the variable names daprd uses.
+DAPR_APP_TOKEN_SECRET = "taskstream-dapr-app-token"  # noqa: S105  (daprd -> app)
+DAPR_API_TOKEN_SECRET = "taskstream-dapr-api-token"  # noqa: S105  (app -> daprd)
+DAPR_TOKEN_KEY = "token"  # noqa: S105
 SERVICE_ACCOUNT = "taskstream"
 DAPR_METRICS_PORT = 9090
 
@@ -42,6 +47,20 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
         {"name": contract.ENV_DAPR_SUBSCRIPTIONS, "value": "declarative"},
         {"name": contract.ENV_LOG_LEVEL, "value": "INFO"},
         {"name": contract.ENV_CORS_ORIGINS, "value": cors_origins},
+    ]
+
+
+def dapr_token_environment() -> list[Manifest]:
+    """The tokens a Dapr-enabled app checks (APP_API_TOKEN) and sends (DAPR_API_TOKEN)."""
+    return [
+        {
+            "name": variable,
+            "valueFrom": {"secretKeyRef": {"name": secret, "key": DAPR_TOKEN_KEY}},
+        }
+        for variable, secret in (
+            (contract.ENV_APP_API_TOKEN, DAPR_APP_TOKEN_SECRET),
+            (contract.ENV_DAPR_API_TOKEN, DAPR_API_TOKEN_SECRET),
+        )
     ]
 
 
@@ -94,7 +113,8 @@ def deployment_spec(
         "image": image,
         "args": list(process.args),
         "ports": [{"name": "http", "containerPort": process.port}],
-        "env": env,
+        # The injector gives these to daprd only; the app needs them as well.
+        "env": [*env, *dapr_token_environment()],
         "readinessProbe": {
             "httpGet": {"path": contract.READY_PATH, "port": "http"},
             "periodSeconds": 5,
@@ -151,6 +171,8 @@ def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, s
         # Kubernetes API), and daprd's built-in Kubernetes secret store cannot start without
         # one; a component that fails to init stops daprd (docs/infra.md, "Dapr sidecars").
         "dapr.io/disable-builtin-k8s-secret-store": "true",
+        "dapr.io/app-token-secret": DAPR_APP_TOKEN_SECRET,
+        "dapr.io/api-token-secret": DAPR_API_TOKEN_SECRET,
         "dapr.io/sidecar-cpu-request": "50m",
         "dapr.io/sidecar-memory-request": "64Mi",
         "dapr.io/sidecar-cpu-limit": "500m",

@@ -22,7 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.contract import NOTIFIER, PUBSUB_NAME, RECURRER, TASK_EVENTS, TOPICS
+from app.contract import (
+    DAPR_API_TOKEN_HEADER,
+    NOTIFIER,
+    PUBSUB_NAME,
+    RECURRER,
+    TASK_EVENTS,
+    TOPICS,
+)
 from app.db import make_engine
 from app.models.events import DeadLetter, InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
@@ -238,6 +245,20 @@ def test_a_task_created_and_changed_through_the_api_reaches_both_workers(
         what="the notifier to apply task.updated",
     )
     assert rescheduled
+
+
+def test_a_worker_refuses_an_event_that_does_not_come_from_its_sidecar(
+    stack: EventPath,
+) -> None:
+    # The deliveries above came through daprd, which sends the app token; nobody else has it.
+    notifier = stack.service(NOTIFIER.name)
+    route = f"{notifier.url}{NOTIFIER.subscriptions[0].route}"
+    event = {"id": str(uuid.uuid4()), "type": "task.created", "data": {}}
+    for headers in ({}, {DAPR_API_TOKEN_HEADER: "a guess"}):
+        answer = httpx.post(route, json=event, headers=headers, timeout=10)
+        assert answer.status_code == 401, f"{route} took an event with {headers}: {answer.text}"
+    sidecar = httpx.get(f"{notifier.sidecar.http_url}/v1.0/metadata", timeout=10)
+    assert sidecar.status_code == 401, "the sidecar's API answers callers without its token"
 
 
 def test_a_reminder_due_in_a_few_seconds_lands_in_the_inbox(api: httpx.Client) -> None:

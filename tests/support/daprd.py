@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from app.contract import DAPR_API_TOKEN_HEADER, ENV_DAPR_API_TOKEN
+
 from .engines import daprd_path
 from .kafka import EngineError
 from .ports import LOOPBACK, free_ports
@@ -150,6 +152,12 @@ class Daprd(EngineProcess):
 
     # -- API helpers -----------------------------------------------------------------
 
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """What a caller of this daprd's API sends: its API token, when it enforces one."""
+        token = self.env.get(ENV_DAPR_API_TOKEN)
+        return {DAPR_API_TOKEN_HEADER: token} if token else {}
+
     def publish(
         self,
         pubsub: str,
@@ -171,12 +179,13 @@ class Daprd(EngineProcess):
             f"{self.http_url}/v1.0/publish/{pubsub}/{topic}",
             json=data,
             params=params,
+            headers=self.api_headers,
             timeout=timeout,
         )
 
     def metadata(self) -> dict[str, Any]:
         """GET /v1.0/metadata: loaded components, subscriptions, app connection."""
-        response = httpx.get(f"{self.http_url}/v1.0/metadata", timeout=5)
+        response = httpx.get(f"{self.http_url}/v1.0/metadata", headers=self.api_headers, timeout=5)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result

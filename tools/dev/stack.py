@@ -15,6 +15,7 @@ them in the per-machine cache that tools/engines/*.sh fill.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -169,6 +170,12 @@ class EventPath:
         self.extra_env = dict(extra_env or {})
         self.resources: LocalDaprResources | None = None
         self.services: dict[str, Service] = {}
+        # Both of Dapr's tokens, as the cluster configures them: daprd reads them from its
+        # environment in standalone mode, the app from the same variable names.
+        self.dapr_tokens = {
+            contract.ENV_APP_API_TOKEN: secrets.token_urlsafe(32),
+            contract.ENV_DAPR_API_TOKEN: secrets.token_urlsafe(32),
+        }
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -223,7 +230,7 @@ class EventPath:
         log_path = self.logs / "migrate.log"
         with log_path.open("ab") as log:
             result = subprocess.run(
-                [*taskstream_command(), "migrate"],
+                [*taskstream_command(), *contract.MIGRATE_ARGS],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.base_env()},
@@ -248,6 +255,7 @@ class EventPath:
             app_port=port,
             resources_dir=self.resources.resources_dir,
             config=self.resources.config_path,
+            env=self.dapr_tokens,
         )
         # Keep the sidecar's log beside the app's, where a failing test points.
         sidecar.log_path = self.logs / f"{process.name}-daprd.log"
@@ -255,7 +263,11 @@ class EventPath:
             process.name,
             process.args,
             port=port,
-            env={**self.base_env(), contract.ENV_DAPR_HTTP_ENDPOINT: sidecar.http_url},
+            env={
+                **self.base_env(),
+                **self.dapr_tokens,
+                contract.ENV_DAPR_HTTP_ENDPOINT: sidecar.http_url,
+            },
             log_path=self.logs / f"{process.name}.log",
         )
         return Service(process, app, sidecar)
