@@ -181,3 +181,26 @@ def test_completing_an_after_completion_occurrence_creates_the_next_one(
 
     [following] = [t for t in page["items"] if t["id"] != first["id"]]
     assert following["status"] == "todo", "the next occurrence should be open"
+
+
+def test_an_event_posted_to_a_worker_route_without_its_sidecars_token_is_refused(
+    running: DeployedStack,
+) -> None:
+    by_app_id = {
+        pod.sidecar.app_id: pod for pod in running.pods.values() if pod.sidecar is not None
+    }
+    event = {"specversion": "1.0", "id": "forged", "source": "x", "type": "t", "data": {}}
+    refused: dict[str, list[int]] = {}
+    for subscription in running.objects.of_kind("Subscription"):
+        route = subscription["spec"]["routes"]["default"]
+        for app_id in subscription.get("scopes", []):
+            pod = by_app_id[app_id]
+            app_port = pod.sidecar.app_port if pod.sidecar else None
+            url = f"http://127.0.0.1:{app_port}{route}"
+            anonymous = httpx.post(url, json=event, timeout=10)
+            forged = httpx.post(url, json=event, headers={"dapr-api-token": "guess"}, timeout=10)
+            refused[f"{app_id}{route}"] = [anonymous.status_code, forged.status_code]
+
+    assert refused, "the render has no subscriptions to forge events for"
+    accepted = {where: codes for where, codes in refused.items() if codes != [401, 401]}
+    assert not accepted, f"routes that did not answer 401 to a forged event: {accepted}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import AliasChoices
 
 from app.contract import PROCESSES, SETTINGS_PREFIX
 from app.settings import Settings
@@ -99,18 +100,32 @@ def test_no_workload_writes_outside_its_mounts_or_runs_as_root(objects: Rendered
     assert not findings, "\n".join(findings)
 
 
-def test_every_setting_variable_the_manifests_set_is_one_the_app_reads(
+def setting_variables() -> set[str]:
+    """Every variable name Settings reads: prefixed field names and validation aliases."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(f"{SETTINGS_PREFIX}{name.upper()}")
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(choice) for choice in alias.choices if str(choice).isupper()}
+        elif isinstance(alias, str):
+            names.add(alias)
+    return names
+
+
+def test_every_variable_the_manifests_set_is_one_the_app_reads(
     objects: RenderedObjects,
 ) -> None:
-    # pydantic-settings ignores unknown TASKSTREAM_* names, so a renamed variable would
-    # silently leave the app on its default.
-    known = {f"{SETTINGS_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    # pydantic-settings ignores names it does not know, so a renamed variable would silently
+    # leave the app on its default. The image's own variables are the only other ones.
+    known = setting_variables() | set(repository_image(base_image_env()).env)
     unknown = sorted(
         f"{workload}/{container['name']}: {entry['name']}"
         for workload in objects.workloads()
         for container in workload.containers
+        if from_repository_image(container)
         for entry in container.get("env", [])
-        if entry["name"].startswith(SETTINGS_PREFIX) and entry["name"] not in known
+        if entry["name"] not in known
     )
 
     assert not unknown, f"{objects.stack}: variables no setting reads: {unknown}"

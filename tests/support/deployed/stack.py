@@ -7,6 +7,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from infra.components.app_workloads import (
@@ -147,8 +148,12 @@ class DeployedStack:
         return self.pods[f"{kind.lower()}/{name}"]
 
     def close(self) -> None:
-        for pod in reversed(list(self.pods.values())):
-            pod.stop()
+        """Every pod at once, as a namespace deletion terminates them: each daprd may take
+        its graceful-shutdown seconds, which in sequence would add up."""
+        pods = list(self.pods.values())
+        if pods:
+            with ThreadPoolExecutor(max_workers=len(pods)) as pool:
+                list(pool.map(Pod.stop, pods))
 
     def log_tails(self, lines: int = 30) -> str:
         return "\n".join(pod.log_tails(lines) for pod in self.pods.values())
