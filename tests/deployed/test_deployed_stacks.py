@@ -31,7 +31,8 @@ from tests.support.kafka import KafkaBroker
 from tests.support.postgres import PostgresServer
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+# Setting up a stack (engines, Jobs, every pod) counts against the first test of each.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
