@@ -1,0 +1,1 @@
+"""The deployed-as-rendered tier: rendered Kubernetes workloads started as local processes."""
