@@ -114,9 +114,7 @@ class RecurrenceRule:
         dtstart = period_anchor(self.start, near, self.freq, self.interval, keywords.get("wkst", 0))
         return (o for o in self._existing(dtstart, keywords) if o.utc > after)
 
-    def next_after_completion(
-        self, completed_at: datetime, floor: datetime | None = None
-    ) -> Occurrence | None:
+    def next_after_completion(self, completed_at: datetime, floor: datetime) -> Occurrence | None:
         """The next due time of an after-completion series: one rule step after completion.
 
         The rule is re-anchored on the completion's local date at the series' time of day;
@@ -127,8 +125,7 @@ class RecurrenceRule:
         anchor = datetime.combine(completed_local.date(), self.start.time())
         # COUNT counts completions here (the caller's job), not the calendar from start.
         for occurrence in self._existing(anchor, dict(self._keywords), scheduled=False):
-            later = floor is None or occurrence.utc > floor
-            if occurrence.local.date() > completed_local.date() and later:
+            if occurrence.local.date() > completed_local.date() and occurrence.utc > floor:
                 return occurrence
         return None
 

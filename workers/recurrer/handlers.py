@@ -56,7 +56,11 @@ def on_task_event(
         return
     completed_at = task.completed_at or event.occurred_at
     try:
-        following = rule.next_after_completion(completed_at)
+        # Completed early, one interval after completion can land on (or before) the very
+        # occurrence completed, which already exists: the next one must lie beyond it.
+        following = rule.next_after_completion(
+            completed_at, floor=max(completed_at, task.occurrence_at)
+        )
     except StepBudgetExhausted:
         log.warning("series %s: no next occurrence within the step budget", series.id)
         following = None

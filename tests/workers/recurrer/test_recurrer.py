@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -22,7 +23,10 @@ from workers.recurrer.app import build_consumer
 from workers.recurrer.handlers import materialise_window
 
 
-def _series(engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode) -> RecurringSeries:
+def _series(
+    engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode, days_ahead: int = 1
+) -> RecurringSeries:
+    paris_now = datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
     with Session(engine, expire_on_commit=False) as session:
         series = create_series(
             session,
@@ -31,7 +35,7 @@ def _series(engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode) -> R
                 title="s",
                 rrule=rrule,
                 timezone="Europe/Paris",
-                start=datetime.now() + timedelta(days=1),
+                start=paris_now + timedelta(days=days_ahead),
                 mode=mode,
             ),
         )
@@ -73,6 +77,22 @@ def test_completing_an_after_completion_occurrence_redelivered_5_times_yields_on
     assert occurrences[0].completed_at is not None
     gap = occurrences[1].due_at.date() - occurrences[0].completed_at.date()
     assert timedelta(days=2) <= gap <= timedelta(days=4), "about one interval after completion"
+
+
+def test_completing_an_occurrence_early_never_ends_an_after_completion_series(
+    engine: Engine,
+) -> None:
+    owner = make_user(engine)
+    # Due in 3 days and completed today: one interval after completion is its own due time.
+    series = _series(engine, owner, "FREQ=DAILY;INTERVAL=3", SeriesMode.after_completion, 3)
+    envelope = _complete_first(engine, owner, series.id)
+    assert build_consumer(engine).dispatch(TASK_EVENTS.name, envelope) == "SUCCESS"
+    first, *rest = _occurrences(engine, series.id)
+    assert len(rest) == 1, "completing the occurrence early left the series without a next one"
+    assert first.occurrence_at is not None
+    assert rest[0].occurrence_at is not None
+    assert rest[0].occurrence_at > first.occurrence_at, "the next one is not after the completed"
+    assert rest[0].completed_at is None
 
 
 def test_concurrent_redeliveries_with_fresh_ids_still_yield_one_next(engine: Engine) -> None:
