@@ -35,6 +35,8 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    # Extension member: the quota or bound a request ran into (README, "Limits and quotas").
+    limit: str | None = None
 
 
 class DomainError(Exception):
@@ -85,6 +87,16 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class QuotaExceeded(DomainError):
+    """A per-user hard limit; `limit` names it in the problem document."""
+
+    status, slug, title = 422, "quota-exceeded", "Quota exceeded"
+
+    def __init__(self, limit: str, detail: str) -> None:
+        super().__init__(detail)
+        self.limit = limit
+
+
 def invalid_field(field: str, msg: str, *, kind: str = "value_error") -> Unprocessable:
     """A 422 naming one body field, for checks pydantic cannot express."""
     return Unprocessable(msg, errors=[FieldError(loc=["body", field], msg=msg, type=kind)])
@@ -99,6 +111,7 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    limit: str | None = None,
 ) -> JSONResponse:
     problem = Problem(
         type=PROBLEM_BASE + slug,
@@ -107,6 +120,7 @@ def problem_response(
         detail=detail,
         instance=instance,
         errors=list(errors) if errors is not None else None,
+        limit=limit,
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -155,6 +169,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             errors=exc.errors,
             headers=exc.headers,
+            limit=getattr(exc, "limit", None),
         )
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,8 @@ from app.models.series import (
     SeriesUpdate,
 )
 from app.models.task import Task, TaskCreate
-from app.quotas import RecurrenceBounds
+from app.quotas import Quotas, RecurrenceBounds
+from app.services.quota_checks import check_series
 from app.services.recurrence import Occurrence as RuleOccurrence
 from app.services.recurrence import (
     RecurrenceError,
@@ -73,6 +74,7 @@ def materialise(
     series: RecurringSeries,
     occurrence: RuleOccurrence,
     bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
 ) -> Task | None:
     """Create the task for one occurrence; None if it already exists (unique per series+time).
 
@@ -100,6 +102,7 @@ def materialise(
                 data=data,
                 series_id=series.id,
                 occurrence_at=occurrence.utc,
+                quotas=quotas,
             )
     except IntegrityError:
         return None
@@ -116,7 +119,9 @@ def create_series(
     owner_id: uuid.UUID,
     data: SeriesCreate,
     bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
 ) -> RecurringSeries:
+    check_series(session, owner_id, quotas or Quotas())
     now = utcnow()
     # A start in the past begins the series with its next occurrence, not with backlog.
     rule, first = validated_rule(data, now, bounds or RecurrenceBounds())
@@ -136,7 +141,7 @@ def create_series(
     )
     session.add(series)
     session.flush()
-    materialise(session, series, first, bounds)
+    materialise(session, series, first, bounds, quotas)
     return series
 
 

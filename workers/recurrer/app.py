@@ -20,16 +20,17 @@ WINDOW_INTERVAL_SECONDS = 30.0
 def build_consumer(engine: Engine, settings: Settings | None = None) -> Consumer:
     [subscription] = RECURRER.subscriptions
     bounds = settings.recurrence_bounds if settings is not None else None
-    handler = partial(on_task_event, bounds=bounds)
+    quotas = settings.quotas if settings is not None else None
+    handler = partial(on_task_event, bounds=bounds, quotas=quotas)
     return Consumer(RECURRER.app_id, engine, [Route(subscription, handler)])
 
 
 def build_loops(engine: Engine, settings: Settings) -> list[BackgroundLoop]:
     window = timedelta(days=settings.recurrence_window_days)
-    bounds = settings.recurrence_bounds
+    bounds, quotas = settings.recurrence_bounds, settings.quotas
 
     def keep_window() -> int:
-        return materialise_window(engine, window, bounds=bounds)
+        return materialise_window(engine, window, bounds=bounds, quotas=quotas)
 
     return [BackgroundLoop("window-keeper", keep_window, WINDOW_INTERVAL_SECONDS)]
 

@@ -10,12 +10,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
+from app.errors import QuotaExceeded
 from app.events.cloudevent import CloudEvent
 from app.events.models import TaskEvent
 from app.models.enums import SeriesMode
+from app.models.notification import Notification
 from app.models.series import RecurringSeries
 from app.models.task import Task
-from app.quotas import RecurrenceBounds
+from app.quotas import Quotas, RecurrenceBounds
 from app.services.recurrence import StepBudgetExhausted
 from app.services.series import materialise, rule_of
 from workers.runtime import Event
@@ -28,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def on_task_event(
-    session: Session, event: Event, _: CloudEvent, bounds: RecurrenceBounds | None = None
+    session: Session,
+    event: Event,
+    _: CloudEvent,
+    bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
 ) -> None:
     """When an occurrence of an after-completion series is completed, create the next one."""
     if not isinstance(event, TaskEvent) or event.event_type != "task.completed":
@@ -65,7 +71,26 @@ def on_task_event(
         log.warning("series %s: no next occurrence within the step budget", series.id)
         following = None
     if following is not None:
-        materialise(session, series, following, bounds)
+        try:
+            materialise(session, series, following, bounds, quotas)
+        except QuotaExceeded as exc:
+            _stop(session, series, exc.detail)
+
+
+def _stop(session: Session, series: RecurringSeries, reason: str) -> None:
+    """Stop a series that cannot go on, and tell its owner why in their inbox."""
+    series.is_active = False
+    series.next_occurrence_at = None
+    session.add(series)
+    session.add(
+        Notification(
+            owner_id=series.owner_id,
+            kind="series.stopped",
+            title=f"Recurring series stopped: {series.title}",
+            body=reason,
+        )
+    )
+    log.info("series %s stopped: %s", series.id, reason)
 
 
 def materialise_window(
@@ -73,6 +98,7 @@ def materialise_window(
     window: timedelta,
     limit: int = 200,
     bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
 ) -> int:
     """Keep active scheduled series materialised up to now + window.
 
@@ -98,7 +124,7 @@ def materialise_window(
             .with_for_update(skip_locked=True)
         ).all()
         for series in due:
-            _fill(session, series, now, horizon, bounds or RecurrenceBounds())
+            _fill(session, series, now, horizon, bounds or RecurrenceBounds(), quotas)
         session.commit()
     return len(due)
 
@@ -109,6 +135,7 @@ def _fill(
     now: datetime,
     horizon: datetime,
     bounds: RecurrenceBounds,
+    quotas: Quotas | None,
 ) -> None:
     after = max(series.last_occurrence_at or now - CATCH_UP, now - CATCH_UP)
     series.next_occurrence_at = None
@@ -122,7 +149,11 @@ def _fill(
             if occurrence.utc > horizon or count >= MAX_PER_SERIES:
                 series.next_occurrence_at = occurrence.utc
                 return
-            materialise(session, series, occurrence, bounds)
+            materialise(session, series, occurrence, bounds, quotas)
+    except QuotaExceeded as exc:
+        # The owner is at their task quota: stop here rather than fail every pass.
+        _stop(session, series, exc.detail)
+        return
     except StepBudgetExhausted:
         # Nothing within one budget of the last occurrence: a rule that (nearly) never
         # matches again. Retrying every pass would only burn the same steps.

@@ -61,7 +61,9 @@ def create(
     if (replayed := idem.replay()) is not None:
         return replayed
     bounds = settings.recurrence_bounds
-    series = service.create_series(session, owner_id=user.id, data=data, bounds=bounds)
+    series = service.create_series(
+        session, owner_id=user.id, data=data, bounds=bounds, quotas=settings.quotas
+    )
     body = service.to_public(session, series, bounds)
     return idem.commit(201, body, {"Location": f"/api/v1/recurring-tasks/{series.id}"})
 

@@ -14,8 +14,10 @@ from app.contract import TASK_EVENTS
 from app.events.cloudevent import envelope_of
 from app.models.enums import SeriesMode
 from app.models.events import OutboxEvent
+from app.models.notification import Notification
 from app.models.series import RecurringSeries, SeriesCreate
 from app.models.task import Task
+from app.quotas import Quotas
 from app.services.series import create_series
 from app.services.tasks import get_task, set_done
 from tests.support.factories import make_user
@@ -133,3 +135,18 @@ def test_more_scheduled_series_than_one_batch_are_all_materialised(engine: Engin
         assert visits < 20, "the window keeper keeps revisiting series that are already filled"
     for one in series:
         assert len(_occurrences(engine, one.id)) == 3, f"series {one.id} was starved"
+
+
+def test_a_series_reaching_its_owners_task_quota_stops_and_says_why(engine: Engine) -> None:
+    owner = make_user(engine)
+    daily = _series(engine, owner, "FREQ=DAILY", SeriesMode.schedule)
+    quotas = Quotas(tasks_per_user=3)
+    materialise_window(engine, timedelta(days=7), quotas=quotas)
+    assert len(_occurrences(engine, daily.id)) == 3, "materialised past the task quota"
+    with Session(engine) as session:
+        stopped = session.get(RecurringSeries, daily.id)
+        assert stopped is not None
+        assert stopped.is_active is False, "the series keeps trying past the quota"
+        [notice] = session.exec(select(Notification).where(Notification.owner_id == owner))
+        assert "3 tasks" in notice.body, f"the owner is not told why: {notice.body}"
+    assert materialise_window(engine, timedelta(days=7), quotas=quotas) == 0
