@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, AwareDatetime, StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
 from app.models.durations import ReminderOffset, normalise_reminders
 from app.models.enums import Priority, TaskStatus
+from app.models.instants import DUE_RANGE, DueInstant
 
 MAX_TAGS = 20
 MAX_REMINDERS = 10
@@ -27,7 +28,6 @@ TagName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     AfterValidator(_normalise_tag),
 ]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -98,7 +98,7 @@ class TaskCreate(_TaskFields):
     status: TaskStatus = TaskStatus.todo
     priority: Priority = Priority.medium
     tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
-    due_at: UtcDatetime | None = None
+    due_at: DueInstant | None = Field(default=None, description=f"Timezone-aware, {DUE_RANGE}.")
     reminders: list[ReminderOffset] = Field(default_factory=list, max_length=MAX_REMINDERS)
 
 
@@ -108,7 +108,7 @@ class TaskUpdate(_TaskFields):
     status: TaskStatus | None = None
     priority: Priority | None = None
     tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
-    due_at: UtcDatetime | None = None
+    due_at: DueInstant | None = Field(default=None, description=f"Timezone-aware, {DUE_RANGE}.")
     reminders: list[ReminderOffset] | None = Field(default=None, max_length=MAX_REMINDERS)
 
     @field_validator("title", "status", "priority", "description", mode="before")

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.deps import CurrentUser, OwnedTask, SessionDep
 from app.errors import problem_responses
 from app.events.history import TaskHistory, task_history
 from app.models.enums import Priority, TaskStatus
+from app.models.instants import UtcInstant
 from app.models.task import TagName, TaskCreate, TaskPage, TaskPublic, TaskUpdate
 from app.services import tasks as service
 from app.services.idempotency import IdempotentRequest, fingerprint
@@ -44,8 +44,8 @@ def list_(
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
     tags: Annotated[list[TagName], Query(max_length=20)] = [],  # noqa: B006
     tags_mode: Literal["any", "all"] = "any",
-    due_before: AwareDatetime | None = None,
-    due_after: AwareDatetime | None = None,
+    due_before: UtcInstant | None = None,
+    due_after: UtcInstant | None = None,
     overdue: bool | None = None,
     series_id: uuid.UUID | None = None,
     sort: SortField = "created_at",
