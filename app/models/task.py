@@ -14,6 +14,7 @@ from app.db import UTCDateTime, utcnow
 from app.models.durations import ReminderOffset, normalise_reminders
 from app.models.enums import Priority, TaskStatus
 from app.models.instants import DUE_RANGE, DueInstant
+from app.models.text import storable
 
 MAX_TAGS = 20
 MAX_REMINDERS = 10
@@ -26,10 +27,15 @@ def _normalise_tag(name: str) -> str:
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(storable),
     AfterValidator(_normalise_tag),
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(storable),
+]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(storable)]
 
 
 class Task(SQLModel, table=True):

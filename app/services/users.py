@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Unauthorized
+from app.errors import Conflict, Unauthorized, invalid_field
+from app.models.text import storable
 from app.models.user import User, UserCreate
 from app.security import LoginThrottle, hash_password, verify_password
 
@@ -26,6 +27,10 @@ def register(session: Session, data: UserCreate) -> User:
 def authenticate(
     session: Session, *, email: str, password: str, client: str, throttle: LoginThrottle
 ) -> User:
+    try:
+        storable(email)  # the login form is not a pydantic model, so check it here
+    except ValueError as exc:
+        raise invalid_field("username", f"The username {exc}.") from None
     email = email.strip().lower()
     keys = (f"account:{email}", f"client:{client}")
     throttle.check(*keys)

@@ -35,6 +35,41 @@ TASK_BODIES = [
         ["body", "due_at"],
     ),
 ]
+NUL = "\x00"
+TASK_BODIES += [
+    ("a NUL in the title", {"title": f"a{NUL}b"}, ["body", "title"]),
+    ("a NUL in the description", {"description": f"a{NUL}b"}, ["body", "description"]),
+    ("a NUL in a tag", {"tags": [f"a{NUL}b"]}, ["body", "tags", 0]),
+]
+SERIES = "/api/v1/recurring-tasks"
+SERIES_BODY = {"title": "probe", "rrule": "FREQ=DAILY", "start": "2030-01-01T09:00:00"}
+# (what is sent, method, path, keyword arguments of the request, the location to name)
+OTHER_REQUESTS: list[tuple[str, str, str, dict[str, object], list[object]]] = [
+    ("a NUL in a new tag", "POST", "/api/v1/tags", {"json": {"name": NUL}}, ["body", "name"]),
+    ("a NUL in a tag to delete", "DELETE", "/api/v1/tags/a%00", {}, ["path", "name"]),
+    ("a NUL in a tag filter", "GET", TASKS, {"params": {"tags": NUL}}, ["query", "tags", 0]),
+    (
+        "a NUL in a series title",
+        "POST",
+        SERIES,
+        {"json": {**SERIES_BODY, "title": NUL}},
+        ["body", "title"],
+    ),
+    (
+        "a NUL in a series tag",
+        "POST",
+        SERIES,
+        {"json": {**SERIES_BODY, "tags": [NUL]}},
+        ["body", "tags", 0],
+    ),
+    (
+        "a NUL in the login username",
+        "POST",
+        "/api/v1/auth/token",
+        {"data": {"username": f"alice{NUL}@example.com", "password": "long enough"}},
+        ["body", "username"],
+    ),
+]
 LIST_QUERIES = [
     ({"due_before": "9999-12-31T23:59:59-14:00"}, ["query", "due_before"]),
     ({"due_after": "0001-01-01T00:00:00+14:00"}, ["query", "due_after"]),
@@ -81,3 +116,36 @@ def test_a_list_filter_that_cannot_be_converted_to_utc_is_a_422(
     response = client.get(TASKS, headers=alice.headers, params=params)
     assert response.status_code == 422, f"{params} gave {response.status_code}: {response.text}"
     assert loc in [e["loc"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "path", "kwargs", "loc"), OTHER_REQUESTS, ids=[c[0] for c in OTHER_REQUESTS]
+)
+def test_text_no_database_can_store_is_a_422_naming_the_field(
+    client: TestClient,
+    alice: ApiUser,
+    case: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    loc: list[object],
+) -> None:
+    response = client.request(method, path, headers=alice.headers, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 422, f"{case} gave {response.status_code}: {response.text}"
+    assert response.headers["content-type"] == "application/problem+json"
+    named = [error["loc"] for error in response.json().get("errors", [])]
+    assert loc in named, f"{case}: the problem names {named}, not {loc}"
+
+
+@pytest.mark.parametrize("field", ["title", "description", "tags"])
+def test_a_nul_cannot_be_patched_into_a_task_or_series_either(
+    client: TestClient, alice: ApiUser, field: str
+) -> None:
+    value: object = [NUL] if field == "tags" else NUL
+    task = client.post(TASKS, headers=alice.headers, json={"title": "probe"}).json()
+    series = client.post(SERIES, headers=alice.headers, json=SERIES_BODY).json()
+    for path in (f"{TASKS}/{task['id']}", f"{SERIES}/{series['id']}"):
+        response = client.patch(path, headers=alice.headers, json={field: value})
+        assert response.status_code == 422, f"{path} gave {response.status_code}: {response.text}"
+        expected = ["body", field, 0] if field == "tags" else ["body", field]
+        assert expected in [e["loc"] for e in response.json()["errors"]]
