@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -109,15 +110,21 @@ class TaskCreate(_TaskFields):
 
 
 class TaskUpdate(_TaskFields):
-    title: Title | None = None
-    description: Description | None = None
-    status: TaskStatus | None = None
-    priority: Priority | None = None
-    tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
+    # Only due_at can be cleared; the others may be omitted but not null, and the OpenAPI
+    # schema says so (SkipJsonSchema keeps null out of it).
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    status: TaskStatus | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
+    tags: list[TagName] | SkipJsonSchema[None] = Field(default=None, max_length=MAX_TAGS)
     due_at: DueInstant | None = Field(default=None, description=f"Timezone-aware, {DUE_RANGE}.")
-    reminders: list[ReminderOffset] | None = Field(default=None, max_length=MAX_REMINDERS)
+    reminders: list[ReminderOffset] | SkipJsonSchema[None] = Field(
+        default=None, max_length=MAX_REMINDERS
+    )
 
-    @field_validator("title", "status", "priority", "description", mode="before")
+    @field_validator(
+        "title", "status", "priority", "description", "tags", "reminders", mode="before"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

@@ -149,3 +149,26 @@ def test_a_nul_cannot_be_patched_into_a_task_or_series_either(
         assert response.status_code == 422, f"{path} gave {response.status_code}: {response.text}"
         expected = ["body", field, 0] if field == "tags" else ["body", field]
         assert expected in [e["loc"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("field", ["tags", "reminders", "title", "status", "priority"])
+def test_patching_a_non_nullable_task_field_to_null_is_a_422(
+    client: TestClient, alice: ApiUser, field: str
+) -> None:
+    task = client.post(TASKS, headers=alice.headers, json={"title": "probe", "tags": ["a"]}).json()
+    body = {"due_at": "2030-01-01T00:00:00Z", field: None}
+    response = client.patch(f"{TASKS}/{task['id']}", headers=alice.headers, json=body)
+    assert response.status_code == 422, f"{body} gave {response.status_code}: {response.text}"
+    assert ["body", field] in [e["loc"] for e in response.json()["errors"]]
+    unchanged = client.get(f"{TASKS}/{task['id']}", headers=alice.headers).json()
+    assert (unchanged["tags"], unchanged["due_at"]) == (["a"], None), "a refused patch changed"
+
+
+def test_the_openapi_says_which_task_fields_a_patch_may_null(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["TaskUpdate"]
+    nullable = {
+        name
+        for name, spec in schema["properties"].items()
+        if {"type": "null"} in spec.get("anyOf", [])
+    }
+    assert nullable == {"due_at"}, f"the schema lets a PATCH null {sorted(nullable)}"
