@@ -16,9 +16,9 @@ from app.db import utcnow
 from app.events.cloudevent import envelope_of
 from app.models.events import OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
-from app.models.task import TaskUpdate
+from app.models.task import TaskCreate, TaskUpdate
 from app.models.webhook import WebhookDelivery
-from app.services.tasks import delete_task, get_task, set_done, update_task
+from app.services.tasks import create_task, delete_task, get_task, set_done, update_task
 from tests.support.factories import make_task, make_user
 from workers.notifier.app import build_consumer
 from workers.notifier.claims import claim_due_reminders
@@ -199,3 +199,16 @@ def test_a_due_reminder_lands_in_the_inbox_once_and_queues_one_signed_webhook(
     timestamp = request.headers["X-Taskstream-Signature"].split(",")[0].removeprefix("t=")
     assert request.headers["X-Taskstream-Signature"] == sign("w" * 20, timestamp, request.content)
     assert json.loads(request.content)["type"] == "reminder.due"
+
+
+def test_a_reminder_before_the_earliest_datetime_is_dropped_not_retried(engine: Engine) -> None:
+    # Stored before due times were range-checked: due - P1D is before year 1.
+    owner = make_user(engine)
+    legacy = TaskCreate.model_construct(
+        title="ancient", due_at=datetime(1, 1, 1, tzinfo=UTC), reminders=["P1D", "PT0S"]
+    )
+    with Session(engine) as session:
+        create_task(session, owner_id=owner, data=legacy)
+        session.commit()
+    _deliver_pending(engine, TASK_EVENTS.name)  # asserts SUCCESS, not RETRY
+    assert [r.offset for r in _reminders(engine)] == ["PT0S"], "the representable one stays"
