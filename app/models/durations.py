@@ -8,9 +8,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+# ASCII digits only: \d would also take other scripts' digits, which int() accepts.
+_NUMBER = "[0-9]+"
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    rf"^P(?:(?P<weeks>{_NUMBER})W)?(?:(?P<days>{_NUMBER})D)?"
+    rf"(?:T(?:(?P<hours>{_NUMBER})H)?(?:(?P<minutes>{_NUMBER})M)?(?:(?P<seconds>{_NUMBER})S)?)?$"
 )
 MAX_OFFSET = timedelta(days=366)
 
@@ -23,10 +25,16 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not an ISO 8601 duration of weeks/days/hours/minutes/seconds "
             "(for example PT0S, PT15M, PT1H, P1D, P1W)"
         )
-    parts = {name: int(value) for name, value in match.groupdict().items() if value is not None}
-    if not parts:
+    digits = {name: value for name, value in match.groupdict().items() if value is not None}
+    if not digits:
         raise ValueError(f"{text!r} has no duration components")
-    offset = timedelta(**parts)
+    try:
+        # Past 9 digits every component exceeds the maximum; skip converting huge numbers.
+        if any(len(value.lstrip("0")) > 9 for value in digits.values()):
+            raise OverflowError
+        offset = timedelta(**{name: int(value) for name, value in digits.items()})
+    except OverflowError:
+        offset = timedelta.max
     if offset > MAX_OFFSET:
         raise ValueError(f"{text!r} is longer than the maximum reminder offset of 366 days")
     return offset

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, WithJsonSchema, model_validator
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -80,6 +80,19 @@ class SeriesUpdate(_TaskFields):
     is_active: bool | None = None
 
 
+# A wall time in the series' zone has no offset, which format date-time would require.
+LocalWallTime = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+            "description": "Local wall time in the series' timezone, ISO 8601 without offset.",
+        }
+    ),
+]
+
+
 class SeriesPublic(SQLModel):
     id: uuid.UUID
     title: str
@@ -88,7 +101,7 @@ class SeriesPublic(SQLModel):
     tags: list[str]
     rrule: str
     timezone: str
-    start: datetime
+    start: LocalWallTime
     mode: SeriesMode
     reminders: list[str]
     is_active: bool

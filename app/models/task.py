@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, AwareDatetime, StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
 from app.models.durations import ReminderOffset, normalise_reminders
 from app.models.enums import Priority, TaskStatus
+from app.models.instants import DUE_RANGE, DueInstant
+from app.models.text import storable
 
 MAX_TAGS = 20
 MAX_REMINDERS = 10
@@ -25,11 +28,15 @@ def _normalise_tag(name: str) -> str:
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(storable),
     AfterValidator(_normalise_tag),
 ]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(storable),
+]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(storable)]
 
 
 class Task(SQLModel, table=True):
@@ -98,20 +105,26 @@ class TaskCreate(_TaskFields):
     status: TaskStatus = TaskStatus.todo
     priority: Priority = Priority.medium
     tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
-    due_at: UtcDatetime | None = None
+    due_at: DueInstant | None = Field(default=None, description=f"Timezone-aware, {DUE_RANGE}.")
     reminders: list[ReminderOffset] = Field(default_factory=list, max_length=MAX_REMINDERS)
 
 
 class TaskUpdate(_TaskFields):
-    title: Title | None = None
-    description: Description | None = None
-    status: TaskStatus | None = None
-    priority: Priority | None = None
-    tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
-    due_at: UtcDatetime | None = None
-    reminders: list[ReminderOffset] | None = Field(default=None, max_length=MAX_REMINDERS)
+    # Only due_at can be cleared; the others may be omitted but not null, and the OpenAPI
+    # schema says so (SkipJsonSchema keeps null out of it).
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    status: TaskStatus | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
+    tags: list[TagName] | SkipJsonSchema[None] = Field(default=None, max_length=MAX_TAGS)
+    due_at: DueInstant | None = Field(default=None, description=f"Timezone-aware, {DUE_RANGE}.")
+    reminders: list[ReminderOffset] | SkipJsonSchema[None] = Field(
+        default=None, max_length=MAX_REMINDERS
+    )
 
-    @field_validator("title", "status", "priority", "description", mode="before")
+    @field_validator(
+        "title", "status", "priority", "description", "tags", "reminders", mode="before"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

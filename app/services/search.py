@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -19,6 +18,7 @@ from app.db import utcnow
 from app.errors import Unprocessable
 from app.models.enums import Priority, TaskStatus
 from app.models.task import Tag, Task, TaskTag
+from app.services.cursors import seal, unseal
 
 SortField = Literal["due_at", "priority", "created_at", "updated_at", "title"]
 SortOrder = Literal["asc", "desc"]
@@ -126,30 +126,40 @@ def _sort_key(task: Task, sort: SortField) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def encode_cursor(task: Task, query: TaskQuery) -> str:
-    raw = {"k": _sort_key(task, query.sort), "id": task.id.hex, "f": query.fingerprint()}
-    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+def _cursor_scope(owner_id: uuid.UUID, query: TaskQuery) -> str:
+    return f"{owner_id.hex}:{query.fingerprint()}"
 
 
-def _decode_cursor(query: TaskQuery) -> tuple[Any, uuid.UUID]:
+def encode_cursor(task: Task, owner_id: uuid.UUID, query: TaskQuery, key: bytes) -> str:
+    payload = {"k": _sort_key(task, query.sort), "id": task.id.hex}
+    return seal(payload, key=key, scope=_cursor_scope(owner_id, query))
+
+
+def _checked_key(sort: SortField, key: Any) -> Any:
+    """The sort key in the type its column compares with; ValueError otherwise."""
+    if key is None and sort == "due_at":
+        return None
+    if sort in ("due_at", "created_at", "updated_at") and isinstance(key, str):
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is None:
+            raise ValueError("a naive sort key")
+        return moment
+    if sort == "priority" and type(key) is int and key in {p.rank for p in Priority}:
+        return key
+    if sort == "title" and isinstance(key, str):
+        return key
+    raise ValueError(f"a {type(key).__name__} sort key for {sort}")
+
+
+def _decode_cursor(owner_id: uuid.UUID, query: TaskQuery, key: bytes) -> tuple[Any, uuid.UUID]:
     assert query.cursor is not None
-    problem = Unprocessable(
-        "The cursor is malformed or belongs to a different query; start again without it."
-    )
     try:
-        padded = query.cursor + "=" * (-len(query.cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key, last_id, fingerprint = raw["k"], uuid.UUID(raw["id"]), raw["f"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise problem from exc
-    if fingerprint != query.fingerprint():
-        raise problem
-    if key is not None and query.sort in ("due_at", "created_at", "updated_at"):
-        try:
-            key = datetime.fromisoformat(key)
-        except (TypeError, ValueError) as exc:
-            raise problem from exc
-    return key, last_id
+        raw = unseal(query.cursor, key=key, scope=_cursor_scope(owner_id, query))
+        return _checked_key(query.sort, raw.get("k")), uuid.UUID(str(raw.get("id")))
+    except ValueError as exc:  # CursorError is one
+        raise Unprocessable(
+            "The cursor is malformed or belongs to a different query; start again without it."
+        ) from exc
 
 
 def _after_cursor(query: TaskQuery, key: Any, last_id: uuid.UUID) -> ColumnElement[bool]:
@@ -198,21 +208,28 @@ def count_up_to(
     return min(counted, limit), counted <= limit
 
 
-def list_tasks(session: Session, owner_id: uuid.UUID, query: TaskQuery) -> TaskListing:
-    """One page of the caller's tasks, how many match, and the cursor to the next page."""
+def list_tasks(
+    session: Session, owner_id: uuid.UUID, query: TaskQuery, *, cursor_key: bytes
+) -> TaskListing:
+    """One page of the caller's tasks, how many match, and the cursor to the next page.
+
+    Cursors are signed with `cursor_key` for this owner and query (see app.services.cursors).
+    """
     conditions = _filters(session, owner_id, query)
     total, exact = count_up_to(session, conditions, TOTAL_COUNT_LIMIT)
     if total == 0:
         if query.cursor:
-            _decode_cursor(query)  # a malformed cursor is still an error
+            _decode_cursor(owner_id, query, cursor_key)  # a malformed cursor is still an error
         return TaskListing([], 0, True, None)
     statement = select(Task).where(*conditions).order_by(*_ordering(query))
     if query.cursor:
-        statement = statement.where(_after_cursor(query, *_decode_cursor(query)))
+        after = _decode_cursor(owner_id, query, cursor_key)
+        statement = statement.where(_after_cursor(query, *after))
     else:
         statement = statement.offset((query.page - 1) * query.page_size)
     rows = list(session.exec(statement.limit(query.page_size + 1)))
     has_more = len(rows) > query.page_size
     items = rows[: query.page_size]
-    next_cursor = encode_cursor(items[-1], query) if has_more and items else None
+    last = items[-1] if has_more and items else None
+    next_cursor = encode_cursor(last, owner_id, query, cursor_key) if last else None
     return TaskListing(items, total, exact, next_cursor)

@@ -99,9 +99,21 @@ def create_tag(session: Session, owner_id: uuid.UUID, name: str) -> TagPublic:
     return TagPublic(name=name, task_count=count)
 
 
-def delete_tag(session: Session, owner_id: uuid.UUID, name: str) -> None:
+def _find_tag(session: Session, owner_id: uuid.UUID, name: str) -> Tag:
     tag = session.exec(select(Tag).where(Tag.owner_id == owner_id, Tag.name == name)).first()
     if tag is None:
         raise NotFound(f"No tag named {name!r}.")
+    return tag
+
+
+def tagged_task_ids(session: Session, owner_id: uuid.UUID, name: str) -> list[uuid.UUID]:
+    """The tasks carrying the caller's tag `name`; NotFound if there is no such tag."""
+    tag = _find_tag(session, owner_id, name)
+    return list(session.exec(select(TaskTag.task_id).where(TaskTag.tag_id == tag.id)))
+
+
+def delete_tag(session: Session, owner_id: uuid.UUID, name: str) -> None:
+    """Detach and delete the tag; app.services.tasks.delete_tag also versions the tasks."""
+    tag = _find_tag(session, owner_id, name)
     session.execute(sa.delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
     session.delete(tag)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.errors import NotFound, PreconditionFailed
@@ -14,6 +14,7 @@ from app.events.outbox import record_event
 from app.models.enums import TaskStatus
 from app.models.task import Task, TaskCreate, TaskPublic, TaskUpdate
 from app.quotas import Quotas
+from app.services import tags as tag_service
 from app.services.quota_checks import check_tasks
 from app.services.tags import set_task_tags, tags_by_task
 
@@ -194,6 +195,25 @@ def set_done(session: Session, *, task: Task, done: bool) -> Task:
 def delete_task(session: Session, *, task: Task) -> None:
     _emit(session, task, "task.deleted")
     session.delete(task)
+    session.flush()
+
+
+def delete_tag(session: Session, *, owner_id: uuid.UUID, name: str) -> None:
+    """Delete a tag; every task that carried it gets a new version and a task.updated event."""
+    carriers = tag_service.tagged_task_ids(session, owner_id, name)
+    # Lock the tasks first, in id order, as a PATCH of one of them would.
+    tasks = session.exec(
+        select(Task).where(col(Task.id).in_(carriers)).order_by(col(Task.id)).with_for_update()
+    ).all()
+    tag_service.delete_tag(session, owner_id, name)
+    session.flush()
+    remaining = tags_by_task(session, list(carriers))
+    now = utcnow()
+    for task in tasks:
+        task.version += 1
+        task.updated_at = now
+        session.add(task)
+        _emit(session, task, "task.updated", ["tags"], tags=remaining.get(task.id, []))
     session.flush()
 
 

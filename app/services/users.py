@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Unauthorized
+from app.errors import Conflict, Unauthorized, invalid_field
+from app.models.text import storable
 from app.models.user import User, UserCreate
 from app.security import PasswordHashing
 from app.throttle import LoginThrottle
@@ -35,6 +36,10 @@ def authenticate(
     throttle: LoginThrottle,
     passwords: PasswordHashing,
 ) -> User:
+    try:
+        storable(email)  # the login form is not a pydantic model, so check it here
+    except ValueError as exc:
+        raise invalid_field("username", f"The username {exc}.") from None
     email = email.strip().lower()
     throttle.check(email, address)
     user = session.exec(select(User).where(User.email == email)).first()

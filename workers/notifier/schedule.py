@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from app.events.cloudevent import CloudEvent
@@ -10,6 +14,23 @@ from app.models.durations import parse_duration
 from app.models.events import ScheduledReminder
 
 PENDING, FIRED, SKIPPED = "pending", "fired", "skipped"
+
+log = logging.getLogger(__name__)
+
+
+def _remind_times(task_id: uuid.UUID, due_at: datetime, offsets: list[str]) -> dict[str, datetime]:
+    """When each reminder fires; one that cannot be computed is left out, never retried.
+
+    Rows stored before due times and offsets were range-checked can put a reminder
+    before year 1; retrying such an event would only fail again and hold up the topic.
+    """
+    times = {}
+    for offset in offsets:
+        try:
+            times[offset] = due_at - parse_duration(offset)
+        except (OverflowError, ValueError) as exc:
+            log.warning("task %s: reminder %r left unscheduled: %s", task_id, offset, exc)
+    return times
 
 
 def sync_reminders(session: Session, event: TaskEvent, _: CloudEvent) -> None:
@@ -23,7 +44,7 @@ def sync_reminders(session: Session, event: TaskEvent, _: CloudEvent) -> None:
         return  # a newer event already shaped this task's reminders
     wanted = {}
     if event.event_type != "task.deleted" and task.status != "done" and task.due_at is not None:
-        wanted = {offset: task.due_at - parse_duration(offset) for offset in task.reminders}
+        wanted = _remind_times(task.id, task.due_at, task.reminders)
     for offset, reminder in existing.items():
         if offset not in wanted:
             session.delete(reminder)

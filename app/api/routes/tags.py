@@ -8,6 +8,7 @@ from app.deps import CurrentUser, SessionDep
 from app.errors import problem_responses
 from app.models.task import TagCreate, TagName, TagPublic
 from app.services import tags as service
+from app.services import tasks as task_service
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 
@@ -30,7 +31,7 @@ def create(data: TagCreate, session: SessionDep, user: CurrentUser) -> TagPublic
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404, 422)
 )
 def delete(name: TagName, session: SessionDep, user: CurrentUser) -> Response:
-    """Delete a tag and detach it from every task."""
-    service.delete_tag(session, user.id, name)
+    """Delete a tag and detach it from every task (each gets a new version and an event)."""
+    task_service.delete_tag(session, owner_id=user.id, name=name)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.deps import CurrentUser, OwnedTask, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.events.history import TaskHistory, task_history
 from app.models.enums import Priority, TaskStatus
+from app.models.instants import UtcInstant
 from app.models.task import TagName, TaskCreate, TaskPage, TaskPublic, TaskUpdate
 from app.services import tasks as service
+from app.services.cursors import MAX_CURSOR_LENGTH, cursor_key
 from app.services.idempotency import IdempotentRequest, fingerprint
 from app.services.search import SortField, SortOrder, TaskQuery, list_tasks
 
@@ -39,20 +40,21 @@ def _with_etag(task_body: TaskPublic, *, location: bool) -> dict[str, str]:
 def list_(
     session: SessionDep,
     user: CurrentUser,
+    settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=200, description="Full-text search")] = None,
     status_: Annotated[list[TaskStatus], Query(alias="status")] = [],  # noqa: B006
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
     tags: Annotated[list[TagName], Query(max_length=20)] = [],  # noqa: B006
     tags_mode: Literal["any", "all"] = "any",
-    due_before: AwareDatetime | None = None,
-    due_after: AwareDatetime | None = None,
+    due_before: UtcInstant | None = None,
+    due_after: UtcInstant | None = None,
     overdue: bool | None = None,
     series_id: uuid.UUID | None = None,
     sort: SortField = "created_at",
     order: SortOrder = "desc",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> TaskPage:
     """List, search, filter and sort the caller's tasks."""
     query = TaskQuery(
@@ -71,7 +73,7 @@ def list_(
         page_size=page_size,
         cursor=cursor,
     )
-    listing = list_tasks(session, user.id, query)
+    listing = list_tasks(session, user.id, query, cursor_key=cursor_key(settings))
     return TaskPage(
         items=service.list_public(session, listing.items),
         total=listing.total,

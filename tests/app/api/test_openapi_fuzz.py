@@ -59,3 +59,36 @@ def test_the_api_honours_its_own_openapi(case: schemathesis.Case) -> None:
             response_schema_conformance,
         ],
     )
+
+
+_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+class _Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Chains calls through the links schemathesis infers (POST /tasks → PATCH /tasks/{id}…)."""
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+        return {"headers": _HEADERS}
+
+    def validate_response(
+        self, response: object, case: schemathesis.Case, *args: object, **kwargs: object
+    ) -> None:
+        case.validate_response(response, checks=_CHECKS)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_sequences_of_calls_through_the_openapi_links_find_no_server_error() -> None:
+    _Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )

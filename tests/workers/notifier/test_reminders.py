@@ -16,10 +16,10 @@ from app.db import utcnow
 from app.events.cloudevent import envelope_of
 from app.models.events import OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
-from app.models.task import TaskUpdate
+from app.models.task import TaskCreate, TaskUpdate
 from app.models.user import User
 from app.models.webhook import WebhookDelivery
-from app.services.tasks import delete_task, get_task, set_done, update_task
+from app.services.tasks import create_task, delete_task, get_task, set_done, update_task
 from app.settings import Settings
 from tests.support.factories import make_task, make_user
 from tests.support.receivers import answer, receiving
@@ -223,3 +223,16 @@ def _delivered(engine: Engine) -> Callable[[], bool]:
             return session.exec(select(WebhookDelivery)).one().delivered_at is not None
 
     return delivered
+
+
+def test_a_reminder_before_the_earliest_datetime_is_dropped_not_retried(engine: Engine) -> None:
+    # Stored before due times were range-checked: due - P1D is before year 1.
+    owner = make_user(engine)
+    legacy = TaskCreate.model_construct(
+        title="ancient", due_at=datetime(1, 1, 1, tzinfo=UTC), reminders=["P1D", "PT0S"]
+    )
+    with Session(engine) as session:
+        create_task(session, owner_id=owner, data=legacy)
+        session.commit()
+    _deliver_pending(engine, TASK_EVENTS.name)  # asserts SUCCESS, not RETRY
+    assert [r.offset for r in _reminders(engine)] == ["PT0S"], "the representable one stays"

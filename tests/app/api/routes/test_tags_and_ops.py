@@ -57,3 +57,25 @@ def test_unknown_routes_and_methods_are_problem_documents(client: TestClient) ->
     wrong = client.put("/healthz")
     assert wrong.status_code == 405
     assert wrong.json()["status"] == 405
+
+
+def test_deleting_a_tag_is_a_new_version_and_an_event_of_every_task_that_carried_it(
+    client: TestClient, alice: ApiUser
+) -> None:
+    def create(title: str, tags: list[str]) -> str:
+        body = {"title": title, "tags": tags}
+        return str(client.post("/api/v1/tasks", headers=alice.headers, json=body).json()["id"])
+
+    both, home, work = create("a", ["home", "work"]), create("b", ["home"]), create("c", ["work"])
+    assert client.delete("/api/v1/tags/home", headers=alice.headers).status_code == 204
+    for task_id, version, tags in ((both, 2, ["work"]), (home, 2, []), (work, 1, ["work"])):
+        task = client.get(f"/api/v1/tasks/{task_id}", headers=alice.headers)
+        assert (task.json()["version"], task.json()["tags"]) == (version, tags), task.text
+        assert task.headers["ETag"].endswith(f'.{version}"'), "the ETag follows the version"
+        events = client.get(f"/api/v1/tasks/{task_id}/history", headers=alice.headers).json()
+        last = events["events"][-1]
+        if version == 1:
+            assert last["event_type"] == "task.created", "an untouched task gets no event"
+            continue
+        assert (last["event_type"], last["changes"]) == ("task.updated", ["tags"])
+        assert (last["task"]["tags"], last["task"]["version"]) == (tags, version)
