@@ -22,7 +22,7 @@ from workers.recurrer import app as recurrer
 def embedded_loops(settings: Settings, engine: Engine) -> list[BackgroundLoop]:
     """The relay (delivering to both workers in-process) and the workers' own loops."""
     publisher = EmbeddedPublisher(
-        [notifier.build_consumer(engine), recurrer.build_consumer(engine)]
+        [notifier.build_consumer(engine), recurrer.build_consumer(engine, settings)]
     )
     relay = OutboxRelay(
         engine,

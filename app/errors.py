@@ -35,6 +35,8 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    # Extension member: the quota or bound a request ran into (README, "Limits and quotas").
+    limit: str | None = None
 
 
 class DomainError(Exception):
@@ -89,6 +91,16 @@ class ServiceUnavailable(DomainError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class QuotaExceeded(DomainError):
+    """A per-user hard limit; `limit` names it in the problem document."""
+
+    status, slug, title = 422, "quota-exceeded", "Quota exceeded"
+
+    def __init__(self, limit: str, detail: str) -> None:
+        super().__init__(detail)
+        self.limit = limit
+
+
 def invalid_field(field: str, msg: str, *, kind: str = "value_error") -> Unprocessable:
     """A 422 naming one body field, for checks pydantic cannot express."""
     return Unprocessable(msg, errors=[FieldError(loc=["body", field], msg=msg, type=kind)])
@@ -103,6 +115,7 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    limit: str | None = None,
 ) -> JSONResponse:
     problem = Problem(
         type=PROBLEM_BASE + slug,
@@ -111,6 +124,7 @@ def problem_response(
         detail=detail,
         instance=instance,
         errors=list(errors) if errors is not None else None,
+        limit=limit,
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -160,6 +174,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             errors=exc.errors,
             headers=exc.headers,
+            limit=getattr(exc, "limit", None),
         )
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:

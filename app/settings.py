@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -9,6 +10,7 @@ from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.contract import PUBSUB_NAME, SETTINGS_PREFIX
+from app.quotas import Quotas, RecurrenceBounds
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
 MIN_JWT_SECRET_LENGTH = 32
@@ -66,6 +68,15 @@ class Settings(BaseSettings):
     webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_WEBHOOK_SECRET_KEY)
     # Dev and tests only: let webhooks reach receivers on loopback.
     webhook_allow_loopback: bool = False
+    # Recurrence bounds and per-user quotas (README, "Limits and quotas").
+    recurrence_max_years: int = Field(default=RecurrenceBounds.max_years, ge=1, le=100)
+    recurrence_min_spacing_minutes: int = Field(
+        default=int(RecurrenceBounds.min_spacing.total_seconds()) // 60, ge=1, le=7 * 24 * 60
+    )
+    recurrence_step_budget: int = Field(default=RecurrenceBounds.step_budget, ge=100, le=10**6)
+    quota_tasks_per_user: int = Field(default=Quotas.tasks_per_user, ge=1)
+    quota_series_per_user: int = Field(default=Quotas.series_per_user, ge=1)
+    quota_tags_per_user: int = Field(default=Quotas.tags_per_user, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_key_outside_dev(self) -> Settings:
@@ -97,6 +108,22 @@ class Settings(BaseSettings):
                 f"{self.environment}; the built-in placeholder is for dev only"
             )
         return self
+
+    @property
+    def recurrence_bounds(self) -> RecurrenceBounds:
+        return RecurrenceBounds(
+            max_years=self.recurrence_max_years,
+            min_spacing=timedelta(minutes=self.recurrence_min_spacing_minutes),
+            step_budget=self.recurrence_step_budget,
+        )
+
+    @property
+    def quotas(self) -> Quotas:
+        return Quotas(
+            tasks_per_user=self.quota_tasks_per_user,
+            series_per_user=self.quota_series_per_user,
+            tags_per_user=self.quota_tags_per_user,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,10 +1,14 @@
-"""RFC 5545 recurrence in an IANA timezone, expanded lazily and DST-correctly.
+"""RFC 5545 recurrence in an IANA timezone, expanded lazily, DST-correctly and boundedly.
 
 Rules are expanded in naive local wall time (so 09:00 stays 09:00 across DST changes) and
 each local time is then placed in the zone. Local times that fall in a DST gap do not exist:
 RFC 5545 (3.3.10) says such instances are ignored and not counted, so COUNT is applied here,
 after the gap filter, rather than by dateutil. Ambiguous local times take their first
 instance (fold=0), as RFC 5545 (3.3.5) prescribes.
+
+Every expansion has a step budget (app.services.bounded_rrule) and starts from the rule's
+period just before the instant asked about, not from the series' start; a COUNT is turned
+once into the UNTIL of its last instance so that the same shortcut holds for it.
 """
 
 from __future__ import annotations
@@ -13,21 +17,25 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrule, rrulestr
 
-MAX_COUNT = 10_000
-# Rules that yield nothing for a long stretch (e.g. only gap times) stop scanning here.
-MAX_SCAN = 50_000
-_ALLOWED_FREQS = {"HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+from app.quotas import RecurrenceBounds
+from app.services.bounded_rrule import StepBudgetExhausted, expand, period_anchor, pinned
+from app.services.rrule_parts import MAX_COUNT, RecurrenceError, parse_parts
+
+__all__ = ["MAX_COUNT", "RecurrenceError", "StepBudgetExhausted"]
+
 _UNTIL_UTC = re.compile(r"^(\d{8})T(\d{6})Z$")
 _UNTIL_LOCAL = re.compile(r"^(\d{8})T(\d{6})$")
 _UNTIL_DATE = re.compile(r"^(\d{8})$")
-
-
-class RecurrenceError(ValueError):
-    """A rule, timezone or start that cannot describe a series; the message says why."""
+# zoneinfo loads these files, but they name the host's zone or none at all, not a place.
+_PSEUDO_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+# Local and UTC differ by at most 26 hours; periods are looked for this far before `after`.
+_LOOKBACK = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -36,13 +44,20 @@ class Occurrence:
     utc: datetime
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - _PSEUDO_ZONES
+
+
 def load_zone(name: str) -> ZoneInfo:
+    if name not in _zone_names():
+        raise RecurrenceError(
+            f"{name[:64]!r} is not an IANA timezone name such as Europe/Paris", field="timezone"
+        )
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError) as exc:
-        raise RecurrenceError(
-            f"{name!r} is not an IANA timezone name such as Europe/Paris"
-        ) from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise RecurrenceError(f"{name!r} cannot be loaded", field="timezone") from exc
 
 
 def local_exists(naive: datetime, zone: ZoneInfo) -> bool:
@@ -63,137 +78,128 @@ class RecurrenceRule:
     zone: ZoneInfo
     start: datetime
     count: int | None
-    _dateutil_body: str
-
-    def _expander(self, dtstart: datetime) -> rrule:
-        rule = rrulestr(self._dateutil_body, dtstart=dtstart, cache=False)
-        assert isinstance(rule, rrule)
-        return rule
+    freq: int
+    interval: int
+    until: datetime | None
+    # The local instant of the COUNT-th occurrence: where a scheduled series ends.
+    count_until: datetime | None
+    steps: int
+    _keywords: tuple[tuple[str, Any], ...]
 
     def _place(self, naive: datetime) -> Occurrence:
         local = naive.replace(tzinfo=self.zone, fold=0)
         return Occurrence(local=local, utc=local.astimezone(UTC))
 
+    def _existing(
+        self, dtstart: datetime, keywords: dict[str, Any], *, scheduled: bool = True
+    ) -> Iterator[Occurrence]:
+        until = self.count_until if scheduled and self.count is not None else self.until
+        for naive in expand(keywords, dtstart, until, self.steps):
+            if local_exists(naive, self.zone):
+                yield self._place(naive)
+
     def occurrences(self) -> Iterator[Occurrence]:
-        """Every occurrence from the start, lazily, honouring UNTIL and COUNT."""
-        produced = 0
-        scanned = 0
-        for naive in self._expander(self.start):
-            scanned += 1
-            if scanned > MAX_SCAN and produced == 0:
-                return
-            if not local_exists(naive, self.zone):
-                continue
-            yield self._place(naive)
-            produced += 1
-            if self.count is not None and produced >= self.count:
-                return
+        """Every occurrence from the start, lazily, honouring UNTIL and COUNT.
+
+        Raises StepBudgetExhausted when the budget runs out before the rule does.
+        """
+        return self._existing(self.start, dict(self._keywords))
 
     def occurrences_after(self, after: datetime | None) -> Iterator[Occurrence]:
-        """Occurrences strictly after an instant (all of them for None)."""
+        """Occurrences strictly after an instant (all of them for None), same budget."""
         if after is None:
-            yield from self.occurrences()
-            return
-        if self.count is not None:
-            # COUNT is counted from the start, so the prefix has to be walked.
-            yield from (o for o in self.occurrences() if o.utc > after)
-            return
-        # Start a little early in local time: the UTC filter below is exact.
-        begin = max(self.start, to_local_naive(after, self.zone) - timedelta(hours=3))
-        expander = self._expander(self.start)
-        scanned = 0
-        for naive in expander.xafter(begin, inc=True):
-            scanned += 1
-            if scanned > MAX_SCAN:
-                return
-            if not local_exists(naive, self.zone):
-                continue
-            occurrence = self._place(naive)
-            if occurrence.utc > after:
-                scanned = 0
-                yield occurrence
+            return self.occurrences()
+        near = to_local_naive(after, self.zone) - _LOOKBACK
+        keywords = pinned(dict(self._keywords), self.start)
+        dtstart = period_anchor(self.start, near, self.freq, self.interval, keywords.get("wkst", 0))
+        return (o for o in self._existing(dtstart, keywords) if o.utc > after)
 
-    def next_after_completion(self, completed_at: datetime) -> Occurrence | None:
+    def next_after_completion(self, completed_at: datetime, floor: datetime) -> Occurrence | None:
         """The next due time of an after-completion series: one rule step after completion.
 
-        The rule is re-anchored on the completion's local date at the series' time of day,
-        and its first occurrence on a later date is taken.
+        The rule is re-anchored on the completion's local date at the series' time of day;
+        its first occurrence on a later date and strictly after `floor` (the occurrence just
+        completed, when that was completed early) is taken.
         """
         completed_local = completed_at.astimezone(self.zone)
         anchor = datetime.combine(completed_local.date(), self.start.time())
-        for naive in self._expander(anchor):
-            if naive.date() <= completed_local.date() or not local_exists(naive, self.zone):
-                continue
-            return self._place(naive)
+        # COUNT counts completions here (the caller's job), not the calendar from start.
+        for occurrence in self._existing(anchor, dict(self._keywords), scheduled=False):
+            if occurrence.local.date() > completed_local.date() and occurrence.utc > floor:
+                return occurrence
         return None
 
 
-def _split(body: str) -> list[tuple[str, str]]:
-    parts = []
-    for item in body.split(";"):
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value:
-            raise RecurrenceError(f"{item!r} is not a NAME=VALUE part of an RRULE")
-        parts.append((name.strip().upper(), value.strip().upper()))
-    return parts
+def _local_until(value: str, zone: ZoneInfo) -> datetime:
+    try:
+        if match := _UNTIL_UTC.match(value):
+            moment = datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S")
+            return to_local_naive(moment.replace(tzinfo=UTC), zone)
+        if match := _UNTIL_LOCAL.match(value):
+            return datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S")
+        if match := _UNTIL_DATE.match(value):
+            # A date bound includes the whole of that local day.
+            return datetime.strptime(match.group(1) + "235959", "%Y%m%d%H%M%S")
+    except (ValueError, OverflowError) as exc:
+        raise RecurrenceError(f"UNTIL={value[:20]} is not a real date-time") from exc
+    raise RecurrenceError(f"UNTIL={value[:20]} must be a UTC date-time like 20261231T235959Z")
 
 
-def _local_until(value: str, zone: ZoneInfo) -> str:
-    if match := _UNTIL_UTC.match(value):
-        moment = datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-        return to_local_naive(moment, zone).strftime("%Y%m%dT%H%M%S")
-    if _UNTIL_LOCAL.match(value):
-        return value
-    if match := _UNTIL_DATE.match(value):
-        # A date bound includes the whole of that local day.
-        return f"{match.group(1)}T235959"
-    raise RecurrenceError(f"UNTIL={value} must be a UTC date-time like 20261231T235959Z")
+@lru_cache(maxsize=1024)
+def _count_until(
+    keywords: tuple[tuple[str, Any], ...], zone: ZoneInfo, start: datetime, count: int, steps: int
+) -> datetime | None:
+    """The local instant of the COUNT-th occurrence (None if the rule ends sooner)."""
+    last = None
+    produced = 0
+    try:
+        for naive in expand(dict(keywords), start, None, steps):
+            if not local_exists(naive, zone):
+                continue
+            last = naive
+            produced += 1
+            if produced >= count:
+                return naive
+    except StepBudgetExhausted as exc:
+        raise RecurrenceError(
+            f"COUNT={count} reaches further than this service expands a rule; give UNTIL"
+        ) from exc
+    return last
 
 
-def parse_rule(body: str, timezone: str, start: datetime) -> RecurrenceRule:
+def parse_rule(
+    body: str, timezone: str, start: datetime, bounds: RecurrenceBounds | None = None
+) -> RecurrenceRule:
     """Validate an RRULE body for a zone and local start; raise RecurrenceError if unusable."""
+    steps = (bounds or RecurrenceBounds()).step_budget
     zone = load_zone(timezone)
     if start.tzinfo is not None:
-        start = to_local_naive(start, zone)
+        try:
+            start = to_local_naive(start, zone)
+        except OverflowError as exc:
+            raise RecurrenceError("start is out of the calendar's range", field="start") from exc
     start = start.replace(microsecond=0)
-    text = body.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[len("RRULE:") :]
-    if any(ch in text for ch in "\r\n:"):
-        raise RecurrenceError("give one RRULE body only, e.g. FREQ=WEEKLY;BYDAY=MO")
-    parts = _split(text)
-    names = [name for name, _ in parts]
-    if len(set(names)) != len(names):
-        raise RecurrenceError("an RRULE part appears twice")
-    values = dict(parts)
-    freq = values.get("FREQ")
-    if freq is None:
-        raise RecurrenceError("the RRULE needs a FREQ, e.g. FREQ=DAILY")
-    if freq not in _ALLOWED_FREQS:
-        raise RecurrenceError(f"FREQ={freq} is not supported; use one of {sorted(_ALLOWED_FREQS)}")
-    if "COUNT" in values and "UNTIL" in values:
-        raise RecurrenceError("COUNT and UNTIL cannot both be given (RFC 5545)")
-    count: int | None = None
-    expanded: list[str] = []
-    for name, value in parts:
-        if name == "COUNT":
-            if not value.isdigit() or not 1 <= int(value) <= MAX_COUNT:
-                raise RecurrenceError(f"COUNT must be between 1 and {MAX_COUNT}")
-            count = int(value)
-            continue
-        if name == "UNTIL":
-            value = _local_until(value, zone)
-        expanded.append(f"{name}={value}")
-    dateutil_body = ";".join(expanded)
+    parts = parse_parts(body)
+    until = _local_until(parts.until, zone) if parts.until is not None else None
+    count_until = None
+    # The product promises rules dateutil's own parser accepts; this keeps the promise.
     try:
-        rule = rrulestr(dateutil_body, dtstart=start, cache=False)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        checked = rrulestr(parts.canonical, dtstart=start, cache=False, ignoretz=True)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise RecurrenceError(f"invalid RRULE: {exc}") from exc
-    if not isinstance(rule, rrule):
+    if not isinstance(checked, rrule):
         raise RecurrenceError("give one RRULE body only")
-    canonical = ";".join(f"{n}={v}" for n, v in parts)
+    if parts.count is not None:
+        count_until = _count_until(parts.keywords, zone, start, parts.count, steps)
     return RecurrenceRule(
-        body=canonical, zone=zone, start=start, count=count, _dateutil_body=dateutil_body
+        body=parts.canonical,
+        zone=zone,
+        start=start,
+        count=parts.count,
+        freq=parts.freq,
+        interval=parts.interval,
+        until=until,
+        count_until=count_until,
+        steps=steps,
+        _keywords=parts.keywords,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime
 from itertools import islice
 
@@ -21,25 +23,36 @@ from app.models.series import (
     SeriesUpdate,
 )
 from app.models.task import Task, TaskCreate
+from app.quotas import Quotas, RecurrenceBounds
+from app.services.quota_checks import check_series
 from app.services.recurrence import Occurrence as RuleOccurrence
-from app.services.recurrence import RecurrenceError, RecurrenceRule, parse_rule
+from app.services.recurrence import (
+    RecurrenceError,
+    RecurrenceRule,
+    StepBudgetExhausted,
+    parse_rule,
+)
+from app.services.series_rules import validated_rule
 from app.services.tasks import create_task
 
-
-def rule_of(series: RecurringSeries) -> RecurrenceRule:
-    return parse_rule(series.rrule, series.timezone, series.start)
+log = logging.getLogger(__name__)
 
 
-def _validated_rule(data: SeriesCreate) -> RecurrenceRule:
-    body = data.preset.to_rrule() if data.preset is not None else data.rrule
-    assert body is not None
-    field = "preset" if data.preset is not None else "rrule"
+def rule_of(series: RecurringSeries, bounds: RecurrenceBounds) -> RecurrenceRule | None:
+    """The stored series' rule; None if it no longer parses (stricter checks, new settings)."""
     try:
-        rule = parse_rule(body, data.timezone, data.start)
+        return parse_rule(series.rrule, series.timezone, series.start, bounds)
     except RecurrenceError as exc:
-        bad = "timezone" if "timezone" in str(exc) else field
-        raise invalid_field(bad, str(exc)) from exc
-    return rule
+        log.warning("series %s has an unusable rule: %s", series.id, exc)
+        return None
+
+
+def _take(occurrences: Iterator[RuleOccurrence], count: int) -> list[RuleOccurrence]:
+    """Up to `count` occurrences, fewer if the expansion's step budget runs out first."""
+    taken: list[RuleOccurrence] = []
+    with suppress(StepBudgetExhausted):
+        taken.extend(islice(occurrences, count))
+    return taken
 
 
 def get_series(
@@ -57,9 +70,22 @@ def get_series(
 
 
 def materialise(
-    session: Session, series: RecurringSeries, occurrence: RuleOccurrence
+    session: Session,
+    series: RecurringSeries,
+    occurrence: RuleOccurrence,
+    bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
 ) -> Task | None:
-    """Create the task for one occurrence; None if it already exists (unique per series+time)."""
+    """Create the task for one occurrence; None if it already exists (unique per series+time).
+
+    An occurrence closer than the minimum spacing to the last one materialised is skipped:
+    the spacing is checked over a new series' first occurrences, and again here for the
+    rest (DST changes can bring two local times close).
+    """
+    last = series.last_occurrence_at
+    spacing = (bounds or RecurrenceBounds()).min_spacing
+    if last is not None and last < occurrence.utc < last + spacing:
+        return None
     data = TaskCreate(
         title=series.title,
         description=series.description,
@@ -76,6 +102,7 @@ def materialise(
                 data=data,
                 series_id=series.id,
                 occurrence_at=occurrence.utc,
+                quotas=quotas,
             )
     except IntegrityError:
         return None
@@ -86,13 +113,18 @@ def materialise(
     return task
 
 
-def create_series(session: Session, *, owner_id: uuid.UUID, data: SeriesCreate) -> RecurringSeries:
-    rule = _validated_rule(data)
+def create_series(
+    session: Session,
+    *,
+    owner_id: uuid.UUID,
+    data: SeriesCreate,
+    bounds: RecurrenceBounds | None = None,
+    quotas: Quotas | None = None,
+) -> RecurringSeries:
+    check_series(session, owner_id, quotas or Quotas())
     now = utcnow()
     # A start in the past begins the series with its next occurrence, not with backlog.
-    first = next(rule.occurrences_after(now), None)
-    if first is None:
-        raise invalid_field("rrule", "This rule produces no occurrence from now on.")
+    rule, first = validated_rule(data, now, bounds or RecurrenceBounds())
     series = RecurringSeries(
         owner_id=owner_id,
         title=data.title,
@@ -109,7 +141,7 @@ def create_series(session: Session, *, owner_id: uuid.UUID, data: SeriesCreate) 
     )
     session.add(series)
     session.flush()
-    materialise(session, series, first)
+    materialise(session, series, first, bounds, quotas)
     return series
 
 
@@ -131,16 +163,27 @@ def update_series(
     return series
 
 
-def upcoming(series: RecurringSeries, after: datetime) -> Iterator[RuleOccurrence]:
-    return rule_of(series).occurrences_after(after)
+def upcoming(
+    series: RecurringSeries, after: datetime, count: int, bounds: RecurrenceBounds
+) -> list[RuleOccurrence]:
+    """The next `count` occurrences after an instant, as many as one step budget finds."""
+    rule = rule_of(series, bounds)
+    return _take(rule.occurrences_after(after), count) if rule is not None else []
 
 
-def preview(series: RecurringSeries, count: int, now: datetime | None = None) -> list[Occurrence]:
-    moment = now or utcnow()
-    return [Occurrence(local=o.local, utc=o.utc) for o in islice(upcoming(series, moment), count)]
+def preview(
+    series: RecurringSeries,
+    count: int,
+    now: datetime | None = None,
+    bounds: RecurrenceBounds | None = None,
+) -> list[Occurrence]:
+    found = upcoming(series, now or utcnow(), count, bounds or RecurrenceBounds())
+    return [Occurrence(local=o.local, utc=o.utc) for o in found]
 
 
-def next_due_at(session: Session, series: RecurringSeries) -> datetime | None:
+def next_due_at(
+    session: Session, series: RecurringSeries, bounds: RecurrenceBounds | None = None
+) -> datetime | None:
     """The earliest open occurrence's due time, else the next one the rule will produce."""
     open_due = session.exec(
         select(func.min(col(Task.due_at))).where(
@@ -152,11 +195,13 @@ def next_due_at(session: Session, series: RecurringSeries) -> datetime | None:
     if not series.is_active or series.mode == SeriesMode.after_completion:
         return None
     after = series.last_occurrence_at or utcnow()
-    upcoming_occurrence = next(upcoming(series, after), None)
-    return upcoming_occurrence.utc if upcoming_occurrence else None
+    found = upcoming(series, after, 1, bounds or RecurrenceBounds())
+    return found[0].utc if found else None
 
 
-def to_public(session: Session, series: RecurringSeries) -> SeriesPublic:
+def to_public(
+    session: Session, series: RecurringSeries, bounds: RecurrenceBounds | None = None
+) -> SeriesPublic:
     return SeriesPublic(
         id=series.id,
         title=series.title,
@@ -169,7 +214,7 @@ def to_public(session: Session, series: RecurringSeries) -> SeriesPublic:
         mode=SeriesMode(series.mode),
         reminders=list(series.reminders),
         is_active=series.is_active,
-        next_due_at=next_due_at(session, series),
+        next_due_at=next_due_at(session, series, bounds),
         created_at=series.created_at,
         updated_at=series.updated_at,
         version=series.version,

@@ -12,9 +12,13 @@ from sqlmodel import Session, col, func, select
 
 from app.errors import NotFound
 from app.models.task import Tag, TagPublic, TaskTag
+from app.quotas import Quotas
+from app.services.quota_checks import check_new_tags
 
 
-def ensure_tags(session: Session, owner_id: uuid.UUID, names: Iterable[str]) -> list[Tag]:
+def ensure_tags(
+    session: Session, owner_id: uuid.UUID, names: Iterable[str], quotas: Quotas | None = None
+) -> list[Tag]:
     """The caller's tags with these names, creating the missing ones race-safely."""
     wanted = sorted(set(names))
     if not wanted:
@@ -25,6 +29,7 @@ def ensure_tags(session: Session, owner_id: uuid.UUID, names: Iterable[str]) -> 
             select(Tag).where(Tag.owner_id == owner_id, col(Tag.name).in_(wanted))
         )
     }
+    check_new_tags(session, owner_id, len(wanted) - len(found), quotas or Quotas())
     for name in wanted:
         if name in found:
             continue
@@ -48,9 +53,10 @@ def set_task_tags(
     names: list[str],
     *,
     new: bool = False,
+    quotas: Quotas | None = None,
 ) -> None:
     """Make `names` the task's tags; a task created in this transaction has none to clear."""
-    tags = ensure_tags(session, owner_id, names)
+    tags = ensure_tags(session, owner_id, names, quotas)
     if not new:
         session.execute(sa.delete(TaskTag).where(col(TaskTag.task_id) == task_id))
     for tag in tags:

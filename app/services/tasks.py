@@ -13,6 +13,8 @@ from app.events.models import TaskEvent, TaskEventType, TaskSnapshot
 from app.events.outbox import record_event
 from app.models.enums import TaskStatus
 from app.models.task import Task, TaskCreate, TaskPublic, TaskUpdate
+from app.quotas import Quotas
+from app.services.quota_checks import check_tasks
 from app.services.tags import set_task_tags, tags_by_task
 
 
@@ -118,7 +120,10 @@ def create_task(
     data: TaskCreate,
     series_id: uuid.UUID | None = None,
     occurrence_at: datetime | None = None,
+    quotas: Quotas | None = None,
 ) -> Task:
+    quotas = quotas or Quotas()
+    check_tasks(session, owner_id, quotas)
     now = utcnow()
     task = Task(
         owner_id=owner_id,
@@ -136,7 +141,7 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    set_task_tags(session, owner_id, task.id, data.tags, new=True)
+    set_task_tags(session, owner_id, task.id, data.tags, new=True, quotas=quotas)
     _emit(session, task, "task.created", tags=sorted(data.tags))
     return task
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from app.deps import CurrentUser, OwnedTask, SessionDep
+from app.deps import CurrentUser, OwnedTask, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.events.history import TaskHistory, task_history
 from app.models.enums import Priority, TaskStatus
@@ -93,6 +93,7 @@ def create(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Create a task."""
@@ -101,7 +102,7 @@ def create(
     )
     if (replayed := idem.replay()) is not None:
         return replayed
-    task = service.create_task(session, owner_id=user.id, data=data)
+    task = service.create_task(session, owner_id=user.id, data=data, quotas=settings.quotas)
     body = service.public_task(session, task)
     return idem.commit(201, body, _with_etag(body, location=True))
 

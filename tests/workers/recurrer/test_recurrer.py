@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -13,8 +14,10 @@ from app.contract import TASK_EVENTS
 from app.events.cloudevent import envelope_of
 from app.models.enums import SeriesMode
 from app.models.events import OutboxEvent
+from app.models.notification import Notification
 from app.models.series import RecurringSeries, SeriesCreate
 from app.models.task import Task
+from app.quotas import Quotas
 from app.services.series import create_series
 from app.services.tasks import get_task, set_done
 from tests.support.factories import make_user
@@ -22,7 +25,10 @@ from workers.recurrer.app import build_consumer
 from workers.recurrer.handlers import materialise_window
 
 
-def _series(engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode) -> RecurringSeries:
+def _series(
+    engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode, days_ahead: int = 1
+) -> RecurringSeries:
+    paris_now = datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
     with Session(engine, expire_on_commit=False) as session:
         series = create_series(
             session,
@@ -31,7 +37,7 @@ def _series(engine: Engine, owner: uuid.UUID, rrule: str, mode: SeriesMode) -> R
                 title="s",
                 rrule=rrule,
                 timezone="Europe/Paris",
-                start=datetime.now() + timedelta(days=1),
+                start=paris_now + timedelta(days=days_ahead),
                 mode=mode,
             ),
         )
@@ -75,6 +81,22 @@ def test_completing_an_after_completion_occurrence_redelivered_5_times_yields_on
     assert timedelta(days=2) <= gap <= timedelta(days=4), "about one interval after completion"
 
 
+def test_completing_an_occurrence_early_never_ends_an_after_completion_series(
+    engine: Engine,
+) -> None:
+    owner = make_user(engine)
+    # Due in 3 days and completed today: one interval after completion is its own due time.
+    series = _series(engine, owner, "FREQ=DAILY;INTERVAL=3", SeriesMode.after_completion, 3)
+    envelope = _complete_first(engine, owner, series.id)
+    assert build_consumer(engine).dispatch(TASK_EVENTS.name, envelope) == "SUCCESS"
+    first, *rest = _occurrences(engine, series.id)
+    assert len(rest) == 1, "completing the occurrence early left the series without a next one"
+    assert first.occurrence_at is not None
+    assert rest[0].occurrence_at is not None
+    assert rest[0].occurrence_at > first.occurrence_at, "the next one is not after the completed"
+    assert rest[0].completed_at is None
+
+
 def test_concurrent_redeliveries_with_fresh_ids_still_yield_one_next(engine: Engine) -> None:
     owner = make_user(engine)
     series = _series(engine, owner, "FREQ=WEEKLY", SeriesMode.after_completion)
@@ -113,3 +135,18 @@ def test_more_scheduled_series_than_one_batch_are_all_materialised(engine: Engin
         assert visits < 20, "the window keeper keeps revisiting series that are already filled"
     for one in series:
         assert len(_occurrences(engine, one.id)) == 3, f"series {one.id} was starved"
+
+
+def test_a_series_reaching_its_owners_task_quota_stops_and_says_why(engine: Engine) -> None:
+    owner = make_user(engine)
+    daily = _series(engine, owner, "FREQ=DAILY", SeriesMode.schedule)
+    quotas = Quotas(tasks_per_user=3)
+    materialise_window(engine, timedelta(days=7), quotas=quotas)
+    assert len(_occurrences(engine, daily.id)) == 3, "materialised past the task quota"
+    with Session(engine) as session:
+        stopped = session.get(RecurringSeries, daily.id)
+        assert stopped is not None
+        assert stopped.is_active is False, "the series keeps trying past the quota"
+        [notice] = session.exec(select(Notification).where(Notification.owner_id == owner))
+        assert "3 tasks" in notice.body, f"the owner is not told why: {notice.body}"
+    assert materialise_window(engine, timedelta(days=7), quotas=quotas) == 0
