@@ -62,6 +62,8 @@ def main() -> None:
                 "150" if args.quick else "300",
             ],
         ),
+        ("slow-webhook", ["bench.slow_webhook_bench", "--backend", "postgres", *quick]),
+        ("heavy-rule", ["bench.heavy_rule_bench", "--backend", "postgres", *quick]),
     ]
     if _event_engines_built():
         rate = ["--events", "300" if args.quick else "1000", "--rate", "100"]

@@ -8,10 +8,11 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,6 +20,10 @@ from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TASKSTREAM = str(Path(sys.executable).parent / "taskstream")
+# Issue 13: an abusive tenant may slow another's p95 by at most this factor.
+NEIGHBOUR_TARGET = 2.0
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +52,11 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
 
 
+def figures(name: str, latencies: list[float], errors: int, seconds: float) -> Figures:
+    p50, p95, p99 = percentiles(latencies)
+    return Figures(name, len(latencies), errors, seconds, p50, p95, p99)
+
+
 async def drive(
     name: str,
     call: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
@@ -55,8 +65,12 @@ async def drive(
     concurrency: int,
     total: int,
     headers: dict[str, str] | None = None,
+    seconds: float | None = None,
 ) -> Figures:
-    """Run `total` calls with `concurrency` workers; every call is timed end to end."""
+    """Run `total` calls with `concurrency` workers; every call is timed end to end.
+
+    With `seconds`, no call starts after that long: a phase ends even when calls are slow.
+    """
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
@@ -69,11 +83,15 @@ async def drive(
         for _ in range(concurrency)
     ]
 
+    until = time.perf_counter() + seconds if seconds is not None else float("inf")
+
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal errors
         async with client:
             for i in counter:
                 started = time.perf_counter()
+                if started > until:
+                    return
                 try:
                     response = await call(client, i)
                     failed = response.status_code >= 400
@@ -84,13 +102,58 @@ async def drive(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(client) for client in clients))
-    elapsed = time.perf_counter() - started
-    p50, p95, p99 = percentiles(latencies)
-    return Figures(name, len(latencies), errors, elapsed, p50, p95, p99)
+    return figures(name, latencies, errors, time.perf_counter() - started)
+
+
+async def quiet_then_abused(
+    victim: Callable[[str], Awaitable[Figures]],
+    abuse: Callable[[asyncio.Event], Coroutine[Any, Any, T]],
+    steady: Callable[[], Awaitable[object]],
+    *,
+    steady_timeout: float = 300.0,
+) -> tuple[Figures, Figures, T]:
+    """The victim measured alone, then again once the abuse is under way (`steady` returned);
+    the abuse is told to stop after that and its own result returned."""
+    quiet = await victim("victim quiet")
+    stop = asyncio.Event()
+    abusing = asyncio.create_task(abuse(stop))
+    try:
+        await asyncio.wait_for(steady(), timeout=steady_timeout)
+        abused = await victim("victim abused")
+    finally:
+        stop.set()
+    return quiet, abused, await abusing
+
+
+def comparison(quiet: Figures, abused: Figures) -> dict[str, Any]:
+    """Both phases, the p95 ratio and whether it meets the target."""
+    ratio = abused.p95_ms / quiet.p95_ms if quiet.p95_ms else None
+    within = (
+        ratio is not None and ratio <= NEIGHBOUR_TARGET and abused.requests and not abused.errors
+    )
+    return {
+        "victim": [quiet.as_dict(), abused.as_dict()],
+        "p95_ratio": round(ratio, 2) if ratio is not None else None,
+        "verdict": "within target" if within else "MISSES target",
+    }
+
+
+def print_comparison(result: dict[str, Any]) -> None:
+    rows = [
+        {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}
+        for r in result["victim"]
+    ]
+    print(table(rows, ["name", "requests", "errors", "throughput", "p50_ms", "p95_ms", "p99_ms"]))
+    print(
+        f"\nvictim p95 abused / quiet: {result['p95_ratio']} "
+        f"(target: within {NEIGHBOUR_TARGET:g}x, no errors): {result['verdict']}"
+    )
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+def server(
+    argv: list[str], env: dict[str, str], log: Path, *, startup_seconds: float = 180.0
+) -> Iterator[str]:
     """Start an HTTP server process on a free loopback port; yield its base URL."""
     port = free_port()
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
@@ -104,7 +167,7 @@ def server(argv: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup_seconds
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -20,19 +20,29 @@ import httpx
 
 from app.db import make_engine, run_migrations
 from bench.api_bench import database
-from bench.harness import TASKSTREAM, Figures, drive, server, table
+from bench.harness import (
+    TASKSTREAM,
+    Figures,
+    comparison,
+    drive,
+    print_comparison,
+    quiet_then_abused,
+    server,
+)
 from tests.support.accounts import PASSWORD, register_user
 
 VICTIM_ADDRESS = "198.51.100.7"
 ABUSER_ADDRESS = "203.0.113.66"
 # Every tenth victim request is a fresh login; the rest use the API.
 LOGIN_EVERY = 10
-STEADY_STATE_TIMEOUT = 300.0
 
 
-def _victim_call(email: str) -> Any:
+def victim_calls(email: str | None) -> Any:
+    """A tenant's everyday traffic: listing and creating tasks, and logging in now and then
+    when `email` is given."""
+
     def call(client: httpx.AsyncClient, i: int) -> Any:
-        if i % LOGIN_EVERY == 0:
+        if email is not None and i % LOGIN_EVERY == 0:
             return client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
         if i % 2:
             return client.post("/api/v1/tasks", json={"title": f"victim {i}"})
@@ -74,21 +84,20 @@ async def _measure(
     def victim(name: str) -> Any:
         return drive(
             name,
-            _victim_call(email),
+            victim_calls(email),
             base_url=base,
             concurrency=2,
             total=requests,
             headers=headers,
         )
 
-    quiet = await victim("victim quiet")
-    throttled, stop = asyncio.Event(), asyncio.Event()
-    flood = asyncio.create_task(_flood(base, abusers, requests * 50, throttled, stop))
+    throttled = asyncio.Event()
     # Measure the flood's steady state: its first burst of guesses is allowed by design.
-    await asyncio.wait_for(throttled.wait(), timeout=STEADY_STATE_TIMEOUT)
-    abused = await victim("victim during flood")
-    stop.set()
-    return quiet, abused, await flood
+    return await quiet_then_abused(
+        victim,
+        lambda stop: _flood(base, abusers, requests * 50, throttled, stop),
+        throttled.wait,
+    )
 
 
 def run(kind: str, requests: int, abusers: int) -> dict[str, Any]:
@@ -114,12 +123,10 @@ def run(kind: str, requests: int, abusers: int) -> dict[str, Any]:
             quiet, abused, statuses = asyncio.run(
                 _measure(base, user.email, headers, requests, abusers)
             )
-    ratio = abused.p95_ms / quiet.p95_ms if quiet.p95_ms else None
     return {
         "backend": kind,
-        "victim": [quiet.as_dict(), abused.as_dict()],
+        **comparison(quiet, abused),
         "abuser_statuses": {str(code): count for code, count in sorted(statuses.items())},
-        "p95_ratio": round(ratio, 2) if ratio is not None else None,
     }
 
 
@@ -131,13 +138,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = run(args.backend, args.requests, args.abusers)
-    rows = [
-        {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}
-        for r in result["victim"]
-    ]
-    print(table(rows, ["name", "requests", "errors", "throughput", "p50_ms", "p95_ms", "p99_ms"]))
-    print(f"\nabuser responses by status: {result['abuser_statuses']}")
-    print(f"victim p95 during the flood / quiet: {result['p95_ratio']} (target: within 2x)")
+    print_comparison(result)
+    print(f"abuser responses by status: {result['abuser_statuses']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

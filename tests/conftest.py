@@ -18,6 +18,7 @@ from app.settings import Settings
 from tests.support.accounts import ApiUser, register_user
 from tests.support.engines import require_engine
 from tests.support.postgres import PostgresServer, start_server
+from tests.support.resolvers import FakeResolver
 
 TEMPLATE_DB = "taskstream_template"
 _names = itertools.count()
@@ -88,7 +89,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine)) as test_client:
+    # No host resolves: a webhook lookup never leaves the machine.
+    with TestClient(create_app(settings, engine, resolver=FakeResolver({}))) as test_client:
         yield test_client
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -19,9 +20,13 @@ from app.db import make_engine, run_migrations
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import register_user
+from tests.support.resolvers import FakeResolver
+
+# Knows no host: every fuzzed webhook name is refused without a query leaving the machine.
+_RESOLVER = FakeResolver({})
 
 
-def _app(tmp: Path) -> tuple[object, dict[str, str]]:
+def _app(tmp: Path) -> tuple[FastAPI, dict[str, str]]:
     engine = make_engine(f"sqlite:///{tmp / 'fuzz.db'}")
     run_migrations(engine)
     unthrottled = Settings(
@@ -30,7 +35,7 @@ def _app(tmp: Path) -> tuple[object, dict[str, str]]:
         login_failures_per_address_per_minute=10_000,
         registrations_per_address_per_hour=10_000,
     )
-    app = create_app(unthrottled, engine)
+    app = create_app(unthrottled, engine, resolver=_RESOLVER)
     with TestClient(app) as client:
         user = register_user(client, "fuzz@example.com")
         client.post("/api/v1/tasks", headers=user.headers, json={"title": "seed", "tags": ["a"]})
@@ -92,3 +97,12 @@ def test_sequences_of_calls_through_the_openapi_links_find_no_server_error() -> 
             derandomize=True,
         )
     )
+
+
+def test_fuzzed_webhook_hosts_are_looked_up_offline() -> None:
+    assert _APP.state.resolver is _RESOLVER, "the fuzzed app resolves webhook hosts over DNS"
+    with TestClient(_APP) as client:
+        body = {"url": "https://fuzzed-host.example/hook", "secret": "s" * 20}
+        response = client.put("/api/v1/notifications/webhook", headers=_HEADERS, json=body)
+    assert response.status_code == 422, response.text
+    assert "fuzzed-host.example" in _RESOLVER.asked, "the host was not asked of the stand-in"
