@@ -18,6 +18,7 @@ from app.main import create_app
 from app.models import InboxEntry
 from app.settings import Settings
 from tests.conftest import ApiUser, register_user
+from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
 from workers.http import start_loops
 
@@ -67,13 +68,7 @@ def test_completing_an_after_completion_occurrence_produces_the_next_one(
     series = system.post(
         "/api/v1/recurring-tasks",
         headers=user.headers,
-        json={
-            "title": "Water plants",
-            "preset": {"frequency": "daily", "interval": 3},
-            "mode": "after_completion",
-            "start": "2030-01-01T08:00:00",
-            "timezone": "Europe/Paris",
-        },
+        json=AFTER_COMPLETION_SERIES,
     ).json()
     [first] = _get(system, user, "/tasks", series_id=series["id"])["items"]
     system.post(f"/api/v1/tasks/{first['id']}/complete", headers=user.headers)

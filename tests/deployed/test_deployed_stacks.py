@@ -29,6 +29,7 @@ from tests.support.deployed.stack import DeployedStack, database_stand_ins
 from tests.support.engines import require_daprd, require_engine
 from tests.support.kafka import KafkaBroker
 from tests.support.postgres import PostgresServer
+from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
 
 # Setting up a stack (engines, Jobs, every pod) counts against the first test of each.
@@ -160,13 +161,7 @@ def test_completing_an_after_completion_occurrence_creates_the_next_one(
     created = api.post(
         "/api/v1/recurring-tasks",
         headers=user.headers,
-        json={
-            "title": "Water plants",
-            "preset": {"frequency": "daily", "interval": 3},
-            "mode": "after_completion",
-            "start": "2030-01-01T08:00:00",
-            "timezone": "Europe/Paris",
-        },
+        json=AFTER_COMPLETION_SERIES,
     )
     assert created.status_code == 201, f"creating the series failed: {created.text}"
     series = created.json()["id"]

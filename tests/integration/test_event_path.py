@@ -37,6 +37,7 @@ from tests.integration.conftest import failed
 from tests.support.engines import require_daprd, require_engine, require_kafka
 from tests.support.kafka import KafkaBroker
 from tests.support.postgres import PostgresServer
+from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
 from tools.dev.stack import EventPath
 
@@ -286,13 +287,7 @@ def test_completing_an_after_completion_occurrence_yields_exactly_one_next_occur
     created = api.post(
         "/recurring-tasks",
         headers=user.headers,
-        json={
-            "title": "Water plants",
-            "preset": {"frequency": "daily", "interval": 3},
-            "mode": "after_completion",
-            "start": "2030-01-01T08:00:00",
-            "timezone": "Europe/Paris",
-        },
+        json=AFTER_COMPLETION_SERIES,
     )
     assert created.status_code == 201, f"creating the series failed: {created.text}"
     series_id = created.json()["id"]
