@@ -120,6 +120,28 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _refuse_dapr_without_tokens_outside_dev(self) -> Settings:
+        # Without the app token any pod that reaches a worker could post it events; without
+        # the API token the app's calls would be refused by a sidecar that requires one.
+        if self.environment in ("dev", "test") or self.event_bus != "dapr":
+            return self
+        missing = [
+            name
+            for name, token in (
+                (ENV_APP_API_TOKEN, self.app_api_token),
+                (ENV_DAPR_API_TOKEN, self.dapr_api_token),
+            )
+            if token is None
+        ]
+        if missing:
+            raise ValueError(
+                f"{' and '.join(missing)} must be set when {SETTINGS_PREFIX}EVENT_BUS=dapr and "
+                f"{SETTINGS_PREFIX}ENVIRONMENT={self.environment}: Dapr's tokens are required "
+                "outside dev and test"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _inbox_outlives_the_broker(self) -> Settings:
         # A redelivery the broker can still make must still find its inbox entry.
         longest = max(topic.retention_hours for topic in TOPICS)

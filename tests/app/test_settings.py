@@ -25,6 +25,7 @@ def test_without_an_environment_setting_a_real_key_runs_as_prod(
 ) -> None:
     monkeypatch.delenv("TASKSTREAM_ENVIRONMENT", raising=False)
     monkeypatch.setenv("TASKSTREAM_JWT_SECRET", "k" * 48)
+    monkeypatch.setenv("TASKSTREAM_WEBHOOK_SECRET_KEY", "w" * 48)
     assert Settings().environment == "prod", "an unset environment must not fail open to dev"
 
 
@@ -75,3 +76,19 @@ def test_loopback_webhooks_are_refused_outside_dev_and_test() -> None:
             webhook_secret_key="w" * 48,  # type: ignore[arg-type]
             webhook_allow_loopback=True,
         )
+
+
+def test_dapr_without_its_tokens_is_refused_in_prod() -> None:
+    keys = {"jwt_secret": "k" * 48, "webhook_secret_key": "w" * 48}
+    with pytest.raises(ValidationError, match="APP_API_TOKEN and DAPR_API_TOKEN"):
+        Settings(environment="prod", event_bus="dapr", **keys)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="DAPR_API_TOKEN"):
+        Settings(environment="prod", event_bus="dapr", app_api_token="a" * 32, **keys)  # type: ignore[arg-type]
+    Settings(
+        environment="prod",
+        event_bus="dapr",
+        app_api_token="a" * 32,  # type: ignore[arg-type]
+        dapr_api_token="d" * 32,  # type: ignore[arg-type]
+        **keys,  # type: ignore[arg-type]
+    )
+    assert Settings(environment="dev", event_bus="dapr").app_api_token is None
