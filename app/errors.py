@@ -152,9 +152,18 @@ _HTTP_SLUGS: dict[int, tuple[str, str]] = {
 
 
 def _field_errors(raw: Sequence[Any]) -> list[FieldError]:
+    locs = [[p if isinstance(p, int) else str(p) for p in item.get("loc", ())] for item in raw]
+    # A field typed `X | None` fails once per member, each loc ending in pydantic's name for
+    # the member ("none", "function-after[...]"); clients need the field, not those names.
+    nullable = {tuple(loc[:-1]) for loc in locs if loc and loc[-1] == "none"}
     errors = []
-    for item in raw:
-        loc = [part if isinstance(part, int) else str(part) for part in item.get("loc", ())]
+    for item, loc in zip(raw, locs, strict=True):
+        if tuple(loc[:-1]) in nullable and loc[-1] == "none":
+            continue
+        for at in range(len(loc) - 1, 0, -1):
+            if tuple(loc[:at]) in nullable:
+                loc = loc[:at] + loc[at + 1 :]
+                break
         errors.append(
             FieldError(loc=loc, msg=str(item.get("msg", "")), type=str(item.get("type", "")))
         )

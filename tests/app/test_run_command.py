@@ -72,4 +72,5 @@ def test_the_embedded_runner_is_dev_unless_an_environment_was_chosen(
     assert embedded_settings().environment == "dev"
     monkeypatch.setenv(ENV_ENVIRONMENT, "prod")
     monkeypatch.setenv(ENV_JWT_SECRET, "k" * 48)
+    monkeypatch.setenv("TASKSTREAM_WEBHOOK_SECRET_KEY", "w" * 48)
     assert embedded_settings().environment == "prod", "an explicit choice must be respected"
