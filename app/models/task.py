@@ -25,9 +25,11 @@ def _normalise_tag(name: str) -> str:
     return " ".join(name.split()).lower()
 
 
+# No "/": a tag is addressed as /tags/{name}, and a slash (even as %2F) would route elsewhere,
+# leaving such a tag impossible to delete.
 TagName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^/]+$"),
     AfterValidator(storable),
     AfterValidator(_normalise_tag),
 ]

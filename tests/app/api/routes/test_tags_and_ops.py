@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.conftest import ApiUser
@@ -30,6 +32,22 @@ def test_tags_are_listed_with_counts_created_and_deleted(
         "/api/v1/tasks", headers=alice.headers, params={"sort": "title", "order": "asc"}
     ).json()["items"]
     assert [t["tags"] for t in tasks] == [["work"], []]
+
+
+def test_a_tag_name_with_a_slash_is_refused_since_no_path_could_address_it(
+    client: TestClient, alice: ApiUser
+) -> None:
+    for body, path in (
+        ({"name": "a/b"}, "/api/v1/tags"),
+        ({"title": "t", "tags": ["a/b"]}, "/api/v1/tasks"),
+    ):
+        response = client.post(path, headers=alice.headers, json=body)
+        assert response.status_code == 422, f"{path} took a slash: {response.text}"
+    spec = client.get("/openapi.json").json()["paths"]["/api/v1/tags/{name}"]["delete"]
+    [name] = [p for p in spec["parameters"] if p["name"] == "name"]
+    pattern = name["schema"].get("pattern", "")
+    assert pattern, "the tag path parameter documents no pattern"
+    assert not re.search(pattern, "a/b"), "the path parameter must exclude '/'"
 
 
 def test_health_readiness_and_metrics(client: TestClient, alice: ApiUser) -> None:
