@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -148,6 +149,19 @@ def print_comparison(result: dict[str, Any]) -> None:
         f"\nvictim p95 abused / quiet: {result['p95_ratio']} "
         f"(target: within {NEIGHBOUR_TARGET:g}x, no errors): {result['verdict']}"
     )
+
+
+def neighbour_result(kind: str, quiet: Figures, abused: Figures, **extra: object) -> dict[str, Any]:
+    """One noisy-neighbour scenario's figures: the backend, the comparison, its own extras."""
+    return {"backend": kind, **comparison(quiet, abused), **extra}
+
+
+def report_neighbour(result: dict[str, Any], note: str, json_path: Path | None) -> None:
+    """Prints the comparison and the scenario's note on the abuser; writes JSON if asked."""
+    print_comparison(result)
+    print(note)
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2))
 
 
 @contextmanager

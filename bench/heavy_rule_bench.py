@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,10 +22,10 @@ from bench.api_bench import database
 from bench.harness import (
     TASKSTREAM,
     Figures,
-    comparison,
     drive,
-    print_comparison,
+    neighbour_result,
     quiet_then_abused,
+    report_neighbour,
     server,
 )
 from bench.login_flood_bench import victim_calls
@@ -126,11 +125,12 @@ def run(kind: str, requests: int, abusers: int, phase_seconds: float) -> dict[st
             quiet, abused, statuses = asyncio.run(
                 _measure(base, victim.headers, abuser.headers, requests, abusers, phase_seconds)
             )
-    return {
-        "backend": kind,
-        **comparison(quiet, abused),
-        "abuser_statuses": {str(code): count for code, count in sorted(statuses.items())},
-    }
+    return neighbour_result(
+        kind,
+        quiet,
+        abused,
+        abuser_statuses={str(code): count for code, count in sorted(statuses.items())},
+    )
 
 
 def main() -> None:
@@ -142,10 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     requests, seconds = (150, 60.0) if args.quick else (300, 120.0)
     result = run(args.backend, requests, args.abusers, seconds)
-    print_comparison(result)
-    print(f"abuser responses by status: {result['abuser_statuses']}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report_neighbour(result, f"abuser responses by status: {result['abuser_statuses']}", args.json)
 
 
 if __name__ == "__main__":

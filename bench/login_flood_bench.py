@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import uuid
 from collections import Counter
@@ -23,10 +22,10 @@ from bench.api_bench import database
 from bench.harness import (
     TASKSTREAM,
     Figures,
-    comparison,
     drive,
-    print_comparison,
+    neighbour_result,
     quiet_then_abused,
+    report_neighbour,
     server,
 )
 from tests.support.accounts import PASSWORD, register_user
@@ -123,11 +122,12 @@ def run(kind: str, requests: int, abusers: int) -> dict[str, Any]:
             quiet, abused, statuses = asyncio.run(
                 _measure(base, user.email, headers, requests, abusers)
             )
-    return {
-        "backend": kind,
-        **comparison(quiet, abused),
-        "abuser_statuses": {str(code): count for code, count in sorted(statuses.items())},
-    }
+    return neighbour_result(
+        kind,
+        quiet,
+        abused,
+        abuser_statuses={str(code): count for code, count in sorted(statuses.items())},
+    )
 
 
 def main() -> None:
@@ -138,10 +138,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = run(args.backend, args.requests, args.abusers)
-    print_comparison(result)
-    print(f"abuser responses by status: {result['abuser_statuses']}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report_neighbour(result, f"abuser responses by status: {result['abuser_statuses']}", args.json)
 
 
 if __name__ == "__main__":

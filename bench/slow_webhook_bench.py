@@ -30,7 +30,7 @@ from app.models.events import ScheduledReminder
 from app.settings import Settings
 from bench.api_bench import database
 from bench.events_bench import running
-from bench.harness import Figures, comparison, figures, print_comparison, quiet_then_abused
+from bench.harness import Figures, figures, neighbour_result, quiet_then_abused, report_neighbour
 from tests.support.factories import make_user
 from tests.support.receivers import Behaviour, Receiver, flood, receiving, trickle
 
@@ -151,14 +151,15 @@ def run(kind: str, count: int, spread: float) -> dict[str, Any]:
         # database they record into goes away.
         time.sleep(settings.webhook_deadline_seconds + 1)
         engine.dispose()
-    return {
-        "backend": kind,
-        **comparison(quiet, abused),
-        "abuser_reminders": scheduled,
-        "abuser_calls_received": abuser_calls,
-        "abuser_bytes_offered": receiver.sent_bytes,
-        "webhook_deadline_s": settings.webhook_deadline_seconds,
-    }
+    return neighbour_result(
+        kind,
+        quiet,
+        abused,
+        abuser_reminders=scheduled,
+        abuser_calls_received=abuser_calls,
+        abuser_bytes_offered=receiver.sent_bytes,
+        webhook_deadline_s=settings.webhook_deadline_seconds,
+    )
 
 
 def main() -> None:
@@ -169,14 +170,12 @@ def main() -> None:
     args = parser.parse_args()
     count, spread = (40, 20.0) if args.quick else (120, 60.0)
     result = run(args.backend, count, spread)
-    print_comparison(result)
-    print(
+    note = (
         f"abuser: {result['abuser_reminders']} reminders, {result['abuser_calls_received']} "
         f"calls reached its endpoint (each cut at {result['webhook_deadline_s']:g} s or "
         f"64 KiB read); {result['abuser_bytes_offered'] >> 20} MiB offered"
     )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report_neighbour(result, note, args.json)
 
 
 if __name__ == "__main__":
