@@ -31,6 +31,7 @@ from app.services.tasks import create_task
 from app.settings import Settings
 from bench.api_bench import database
 from bench.harness import percentiles, table
+from bench.seed import schedule_reminders
 from tests.support.factories import make_user
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier.app import build_consumer
@@ -181,21 +182,7 @@ def reminders(url: str, count: int, spread_seconds: float) -> dict[str, Any]:
     engine = make_engine(url)
     run_migrations(engine)
     owner = make_user(engine)
-    start = utcnow() + timedelta(seconds=3)
-    with Session(engine) as session:
-        for i in range(count):
-            at = start + timedelta(seconds=spread_seconds * i / count)
-            session.add(
-                ScheduledReminder(
-                    task_id=uuid.uuid4(),
-                    owner_id=owner,
-                    offset="PT0S",
-                    due_at=at,
-                    remind_at=at,
-                    task_title=f"r{i}",
-                )
-            )
-        session.commit()
+    schedule_reminders(engine, owner, count, utcnow() + timedelta(seconds=3), spread_seconds)
     replicas = [make_engine(url) for _ in range(2)]
     settings = Settings(environment="test", database_url=url)
     relay = OutboxRelay(

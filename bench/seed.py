@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.models.events import ScheduledReminder
 
 WORDS = (
     "invoice",
@@ -85,3 +88,23 @@ def _seed_postgres(engine: Engine, owner: uuid.UUID, count: int) -> None:
     with engine.begin() as connection:
         connection.execute(statement, {"owner": owner, "count": count})
         connection.execute(sa.text("ANALYZE task"))
+
+
+def schedule_reminders(
+    engine: Engine, owner: uuid.UUID, count: int, start: datetime, spread_seconds: float
+) -> None:
+    """`count` due-time reminders for `owner`, evenly from `start` over `spread_seconds`."""
+    with Session(engine) as session:
+        for i in range(count):
+            at = start + timedelta(seconds=spread_seconds * i / count)
+            session.add(
+                ScheduledReminder(
+                    task_id=uuid.uuid4(),
+                    owner_id=owner,
+                    offset="PT0S",
+                    due_at=at,
+                    remind_at=at,
+                    task_title=f"r{i}",
+                )
+            )
+        session.commit()

@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.db import make_engine, run_migrations, utcnow
 from app.embedded import embedded_loops
-from app.models.events import ScheduledReminder
 from app.settings import Settings
 from bench.api_bench import database
 from bench.events_bench import running
 from bench.harness import Figures, figures, neighbour_result, quiet_then_abused, report_neighbour
+from bench.seed import schedule_reminders
 from tests.support.factories import make_user
 from tests.support.receivers import Behaviour, Receiver, flood, receiving, trickle
 
@@ -54,21 +53,7 @@ def _slow_or_huge(receiver: Receiver) -> Behaviour:
 
 def _schedule(engine: Engine, owner: uuid.UUID, count: int, spread: float) -> None:
     """`count` reminders for `owner`, due from a second from now over `spread` seconds."""
-    start = utcnow() + timedelta(seconds=1)
-    with Session(engine) as session:
-        for i in range(count):
-            at = start + timedelta(seconds=spread * i / count)
-            session.add(
-                ScheduledReminder(
-                    task_id=uuid.uuid4(),
-                    owner_id=owner,
-                    offset="PT0S",
-                    due_at=at,
-                    remind_at=at,
-                    task_title=f"r{i}",
-                )
-            )
-        session.commit()
+    schedule_reminders(engine, owner, count, utcnow() + timedelta(seconds=1), spread)
 
 
 def _arrivals(receiver: Receiver, path: str, since: int) -> list[tuple[str, float]]:
