@@ -112,7 +112,13 @@ class Pod:
             for probe in self.probes[name]:
                 since = process.started if probe.kind == "startupProbe" else startup_done
                 url = f"{self.url(probe.port)}{probe.path}"
-                took = await_probe(probe, url, started=since, alive=_alive(process))
+                try:
+                    took = await_probe(probe, url, started=since, alive=_alive(process))
+                except AssertionError as failure:
+                    # The pod's own log says why (a port taken, a crash), not the stack's.
+                    raise AssertionError(
+                        f"{self.workload}/{name}: {failure}\n{self.log_tails()}"
+                    ) from failure
                 seconds[f"{name}.{probe.kind}"] = took
                 if probe.kind == "startupProbe":
                     startup_done = since + took
