@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_dlq import dlq
 from app.contract import HTTP_PORT
 from app.settings import Settings, get_settings
 
@@ -16,6 +17,7 @@ from app.settings import Settings, get_settings
 # that need them, so `taskstream render` and `--help` start fast.
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+cli.add_typer(dlq, name="dlq")
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]

@@ -21,9 +21,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.contract import (
     DAPR_API_TOKEN_HEADER,
+    ENV_DATABASE_URL,
     NOTIFIER,
     PUBSUB_NAME,
     RECURRER,
@@ -31,8 +34,10 @@ from app.contract import (
     TOPICS,
 )
 from app.db import make_engine
+from app.events.cloudevent import envelope_of
 from app.models.events import DeadLetter, InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
+from app.settings import get_settings
 from tests.integration.conftest import failed
 from tests.support.engines import require_daprd, require_engine, require_kafka
 from tests.support.kafka import KafkaBroker
@@ -384,6 +389,114 @@ def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_stream_keeps_flowi
     assert dead[0]["data"] == {"schema_version": 999, "event_type": "task.created"}
     raw = on_dead_letter_topic(stack.broker, lambda e: e.get("marker") == marker, want=2)
     assert len(raw) == 2, f"{len(raw)} copies of the raw poison on the dead-letter topic"
+
+
+def replay_dead_letters(stack: EventPath, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """`taskstream dlq replay ARGS` as an operator runs it against the stack's database."""
+    monkeypatch.setenv(ENV_DATABASE_URL, stack.database_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["dlq", "replay", *args])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, f"dlq replay failed: {result.output}"
+    return result.stdout
+
+
+def test_a_replayed_dead_letter_reaches_the_consumer_that_lost_it_and_no_other_twice(
+    api: httpx.Client, db: Engine, stack: EventPath, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(days=1)
+    task = create_task(api, user, title="File taxes", due_at=due, reminders=["PT1H"])
+    wait_until(lambda: reminders_of(db, task["id"]), timeout=60, what="the first reminder")
+    [created] = events_of(db, task["id"], "task.created")
+    event_id = str(created.event_id)
+    wait_until(
+        lambda: consumed_by(db, event_id) == set(CONSUMERS),
+        timeout=60,
+        what="both workers to apply task.created",
+    )
+    # As if the notifier had refused the event (a bug since fixed): its effect and its inbox
+    # row are absent, and its dead letter holds the CloudEvent daprd delivered.
+    with Session(db) as session:
+        session.execute(
+            sa.delete(ScheduledReminder).where(
+                col(ScheduledReminder.task_id) == uuid.UUID(task["id"])
+            )
+        )
+        session.execute(
+            sa.delete(InboxEntry).where(
+                col(InboxEntry.consumer) == NOTIFIER.app_id, col(InboxEntry.event_id) == event_id
+            )
+        )
+        session.add(
+            DeadLetter(
+                consumer=NOTIFIER.app_id,
+                topic=TASK_EVENTS.name,
+                event_id=event_id,
+                reason="permanent: the handler refused it",
+                body=envelope_of(created).model_dump_json(),
+            )
+        )
+        session.commit()
+
+    said = replay_dead_letters(stack, monkeypatch, "--consumer", NOTIFIER.app_id)
+
+    assert "replayed 1 event(s) (1 from the outbox" in said
+    reminded = wait_until(
+        lambda: reminders_of(db, task["id"]), timeout=60, what="the replay to reach the notifier"
+    )
+    assert [r.offset for r in reminded] == ["PT1H"]
+    assert consumed_by(db, event_id) == set(CONSUMERS)
+    # The recurrer received it again too; its inbox made that a no-op, so no second row.
+    applied = count(db, select(func.count()).where(col(InboxEntry.event_id) == event_id))
+    assert applied == len(CONSUMERS), f"{applied} inbox rows for one event"
+    assert not dead_letters_where(db, DeadLetter.event_id == event_id)
+
+
+def test_a_replayed_event_that_fails_again_returns_to_the_dead_letters(
+    api: httpx.Client, db: Engine, stack: EventPath, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = register(api)
+    task = create_task(api, user, title="Call home", due_at=datetime.now(UTC), reminders=[])
+    # An event the consumers can never parse, once published and refused by both.
+    with Session(db, expire_on_commit=False) as session:
+        poison = OutboxEvent(
+            topic=TASK_EVENTS.name,
+            event_type="task.created",
+            aggregate_id=uuid.UUID(task["id"]),
+            owner_id=user.id,
+            payload={"schema_version": 999, "task_id": task["id"], "owner_id": str(user.id)},
+            published_at=datetime.now(UTC),
+        )
+        session.add(poison)
+        session.flush()
+        for consumer in CONSUMERS:
+            session.add(
+                DeadLetter(
+                    consumer=consumer,
+                    topic=TASK_EVENTS.name,
+                    event_id=str(poison.event_id),
+                    reason="payload: schema_version 999",
+                    body=envelope_of(poison).model_dump_json(),
+                    created_at=datetime.now(UTC) - timedelta(hours=1),
+                )
+            )
+        session.commit()
+    event_id = str(poison.event_id)
+
+    replay_dead_letters(stack, monkeypatch, "--topic", TASK_EVENTS.name, "--older-than", "30m")
+
+    back = wait_until(
+        lambda: len(rows := dead_letters_where(db, DeadLetter.event_id == event_id)) == 2 and rows,
+        timeout=90,
+        what="both consumers to dead-letter the replayed poison again",
+    )
+    assert {d.consumer for d in back} == set(CONSUMERS)
+    assert all(d.reason.startswith("payload") for d in back), [d.reason for d in back]
+    assert all(d.created_at > datetime.now(UTC) - timedelta(minutes=5) for d in back)
+    assert not consumed_by(db, event_id), "a refused event must not be in any inbox"
 
 
 @pytest.mark.timeout(900)
