@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ import typer
 
 from app.cli_dlq import dlq
 from app.contract import HTTP_PORT
+from app.logs import configure_logging
 from app.settings import Settings, get_settings
 
 # Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs) happen inside the commands
@@ -24,10 +24,8 @@ PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 
 def _configure_logging(settings: Settings | None = None) -> None:
-    logging.basicConfig(
-        level=(settings or get_settings()).log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @cli.command()
@@ -91,8 +89,16 @@ def _serve(app_name: str, host: str, port: int) -> None:
     else:
         app = create_app(settings, engine)
     typer.echo(f"taskstream {app_name} on http://{host}:{port} (event bus: {settings.event_bus})")
-    # uvicorn's own loggers (and its per-request access log) follow the same setting.
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True)
+    # uvicorn's own loggers (and its per-request access log) go through our handler.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
 
 
 @cli.command()

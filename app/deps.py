@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.client_address import client_address
 from app.errors import Unauthorized
+from app.logs import set_user
 from app.models.series import RecurringSeries
 from app.models.task import Task
 from app.models.user import User
@@ -99,6 +100,7 @@ def get_current_user(
     user = session.get(User, decode_access_token(token, settings))
     if user is None:
         raise Unauthorized("This account no longer exists.", headers={"WWW-Authenticate": "Bearer"})
+    set_user(user.id)
     return user
 
 

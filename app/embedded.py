@@ -80,6 +80,8 @@ def serve_embedded(settings: Settings, *, host: str, port: int) -> None:
             host=host,
             port=port,
             log_level=settings.log_level.lower(),
+            log_config=None,
+            access_log=False,
         )
     finally:
         stop.set()

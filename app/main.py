@@ -15,6 +15,7 @@ from app.api.routes import auth, notifications, ops, series, tags, tasks
 from app.db import make_engine
 from app.errors import Problem, install_problem_handlers
 from app.limits import AdmissionMiddleware, BodyLimitMiddleware
+from app.logs import RequestContextMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.security import PasswordHashing, container_memory_limit, hashing_slots
@@ -75,6 +76,8 @@ def create_app(
             expose_headers=["ETag", "Location"],
         )
     app.add_middleware(MetricsMiddleware)
+    # Outermost, so every log line of the request, the access line included, carries its id.
+    app.add_middleware(RequestContextMiddleware)
     _register_problem_schema(app)
     return app
 

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.contract import ENV_APP_API_TOKEN, ENV_DAPR_API_TOKEN, PUBSUB_NAME, SETTINGS_PREFIX, TOPICS
+from app.logs import LogFormat
 from app.quotas import Quotas, RecurrenceBounds
 
 PLACEHOLDER_JWT_SECRET = "dev-only-insecure-placeholder-key-change-me"  # noqa: S105
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
     password_hash_wait_seconds: float = Field(default=10.0, gt=0, le=60)
     log_level: str = "INFO"
+    # auto: text on a terminal, JSON lines otherwise (containers, files).
+    log_format: LogFormat = "auto"
 
     event_bus: Literal["embedded", "dapr"] = "embedded"
     dapr_http_endpoint: str = "http://127.0.0.1:3500"

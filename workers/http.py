@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from app.api.routes import ops
 from app.contract import DEAD_LETTER_ROUTE
 from app.errors import install_problem_handlers
+from app.logs import RequestContextMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.settings import Settings
@@ -109,6 +110,7 @@ def create_worker_app(
     app.state.readiness_checks = readiness_checks(settings, engine)
     app.include_router(ops.router)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     # Probes and metrics stay open (the kubelet and Prometheus hold no token); what daprd
     # calls takes its token when one is configured.

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from app import logs
 from app.contract import Subscription
 from app.events.cloudevent import CloudEvent, EnvelopeError, parse_envelope
 from app.events.models import AnyEvent, ReminderDue, TaskEvent
@@ -35,6 +36,19 @@ _EVENTS: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
 def _printable(text: str) -> str:
     return text.replace("\x00", "\\x00")
+
+
+def _log_context_of(envelope: CloudEvent) -> None:
+    """This delivery's log lines name the event, and the trace daprd carried it in."""
+    context = logs.current()
+    if context is None:  # the in-process bus: no HTTP request around the delivery
+        context = logs.LogContext()
+        logs.bind(context)
+    context.event_id = envelope.id
+    traceparent = getattr(envelope, "traceparent", None)
+    trace_id = logs.trace_id_of(traceparent if isinstance(traceparent, str) else None)
+    if trace_id is not None:
+        context.trace_id = trace_id
 
 
 class TransientError(Exception):
@@ -92,6 +106,7 @@ class Consumer:
             envelope = parse_envelope(body)
         except EnvelopeError as exc:
             return self.dead_letter(topic, None, f"envelope: {exc}", raw)
+        _log_context_of(envelope)
         try:
             event = _EVENTS.validate_python(envelope.data)
         except ValidationError as exc:

@@ -13,6 +13,7 @@ from app.api.routes import ops
 from app.events.publisher import DaprPublisher
 from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED, listen_for_commits
+from app.logs import RequestContextMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.retention import Retention
@@ -72,4 +73,5 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     }
     app.include_router(ops.router)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

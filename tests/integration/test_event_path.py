@@ -253,6 +253,49 @@ def test_a_task_created_and_changed_through_the_api_reaches_both_workers(
     assert rescheduled
 
 
+def log_lines(stack: EventPath, process: str) -> list[dict[str, Any]]:
+    """A process's log as the JSON objects it wrote (every line must be one)."""
+    text = (stack.logs / f"{process}.log").read_text(errors="replace")
+    lines = [line for line in text.splitlines() if line.startswith("{")]
+    return [json.loads(line) for line in lines]
+
+
+def test_the_log_lines_of_a_request_and_its_event_name_them_in_json(
+    api: httpx.Client, db: Engine, stack: EventPath
+) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(days=1)
+    response = api.post(
+        "/tasks",
+        headers={**user.headers, "X-Request-ID": "req-log-fields"},
+        json={"title": "Water plants", "due_at": due.isoformat(), "reminders": ["PT1H"]},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["X-Request-ID"] == "req-log-fields"
+    [created] = events_of(db, response.json()["id"], "task.created")
+    event_id = str(created.event_id)
+    wait_until(
+        lambda: consumed_by(db, event_id) == set(CONSUMERS), timeout=60, what="both consumers"
+    )
+
+    def delivery_line() -> dict[str, Any] | None:
+        lines = log_lines(stack, "notifier")
+        return next((line for line in lines if line.get("event_id") == event_id), None)
+
+    delivered = wait_until(delivery_line, timeout=30, what="the notifier's line for the event")
+    [created_line] = [
+        line
+        for line in log_lines(stack, "api")
+        if line.get("request_id") == "req-log-fields" and line["logger"] == "taskstream.access"
+    ]
+    assert created_line["user_id"] == str(user.id)
+    assert created_line["http"]["method"] == "POST"
+    assert created_line["http"]["status"] == 201
+    assert delivered["http"]["status"] == 200, delivered
+    # daprd sends a W3C traceparent with each delivery; the line carries its trace id.
+    assert len(delivered.get("trace_id", "")) == 32, delivered
+
+
 def test_a_worker_refuses_an_event_that_does_not_come_from_its_sidecar(
     stack: EventPath,
 ) -> None:
