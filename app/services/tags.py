@@ -17,7 +17,7 @@ from app.services.quota_checks import check_new_tags
 
 
 def ensure_tags(
-    session: Session, owner_id: uuid.UUID, names: Iterable[str], quotas: Quotas | None = None
+    session: Session, owner_id: uuid.UUID, names: Iterable[str], quotas: Quotas
 ) -> list[Tag]:
     """The caller's tags with these names, creating the missing ones race-safely."""
     wanted = sorted(set(names))
@@ -29,7 +29,7 @@ def ensure_tags(
             select(Tag).where(Tag.owner_id == owner_id, col(Tag.name).in_(wanted))
         )
     }
-    check_new_tags(session, owner_id, len(wanted) - len(found), quotas or Quotas())
+    check_new_tags(session, owner_id, len(wanted) - len(found), quotas)
     for name in wanted:
         if name in found:
             continue
@@ -53,7 +53,7 @@ def set_task_tags(
     names: list[str],
     *,
     new: bool = False,
-    quotas: Quotas | None = None,
+    quotas: Quotas,
 ) -> None:
     """Make `names` the task's tags; a task created in this transaction has none to clear."""
     tags = ensure_tags(session, owner_id, names, quotas)
@@ -89,8 +89,8 @@ def list_tags(session: Session, owner_id: uuid.UUID) -> list[TagPublic]:
     return [TagPublic(name=name, task_count=count) for name, count in rows]
 
 
-def create_tag(session: Session, owner_id: uuid.UUID, name: str) -> TagPublic:
-    ensure_tags(session, owner_id, [name])
+def create_tag(session: Session, owner_id: uuid.UUID, name: str, quotas: Quotas) -> TagPublic:
+    ensure_tags(session, owner_id, [name], quotas)
     count = session.exec(
         select(func.count(col(TaskTag.task_id)))
         .join(Tag, col(Tag.id) == col(TaskTag.tag_id))

@@ -155,7 +155,8 @@ def _transition_event(before: str, after: str) -> TaskEventType:
     return "task.updated"
 
 
-def update_task(session: Session, *, task: Task, data: TaskUpdate) -> Task:
+def update_task(session: Session, *, task: Task, data: TaskUpdate, quotas: Quotas | None) -> Task:
+    """Apply a partial update; `quotas` bound the tags it may add (None: it changes no tags)."""
     changes = data.model_dump(exclude_unset=True)
     before_status = task.status
     changed: list[str] = []
@@ -163,7 +164,9 @@ def update_task(session: Session, *, task: Task, data: TaskUpdate) -> Task:
         if field == "tags":
             current = tags_by_task(session, [task.id]).get(task.id, [])
             if current != value:
-                set_task_tags(session, task.owner_id, task.id, value)
+                if quotas is None:
+                    raise ValueError("changing a task's tags needs the owner's quotas")
+                set_task_tags(session, task.owner_id, task.id, value, quotas=quotas)
                 changed.append("tags")
             continue
         if field == "priority":
@@ -189,7 +192,7 @@ def set_done(session: Session, *, task: Task, done: bool) -> Task:
     target = TaskStatus.done if done else TaskStatus.todo
     if (task.status == TaskStatus.done) == done:
         return task
-    return update_task(session, task=task, data=TaskUpdate(status=target))
+    return update_task(session, task=task, data=TaskUpdate(status=target), quotas=None)
 
 
 def delete_task(session: Session, *, task: Task) -> None:

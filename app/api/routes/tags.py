@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.models.task import TagCreate, TagName, TagPublic
 from app.services import tags as service
@@ -20,9 +20,11 @@ def list_(session: SessionDep, user: CurrentUser) -> list[TagPublic]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 422))
-def create(data: TagCreate, session: SessionDep, user: CurrentUser) -> TagPublic:
+def create(
+    data: TagCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> TagPublic:
     """Create a tag (creating an existing one returns it)."""
-    tag = service.create_tag(session, user.id, data.name)
+    tag = service.create_tag(session, user.id, data.name, settings.quotas)
     session.commit()
     return tag
 

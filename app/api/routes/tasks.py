@@ -122,11 +122,12 @@ def update(
     task: OwnedTask,
     session: SessionDep,
     response: Response,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> TaskPublic:
     """Change some fields of a task."""
     service.check_if_match(service.lock(session, task), if_match)
-    service.update_task(session, task=task, data=data)
+    service.update_task(session, task=task, data=data, quotas=settings.quotas)
     session.commit()
     response.headers["ETag"] = service.etag(task)
     return service.public_task(session, task)

@@ -88,7 +88,12 @@ def test_a_failed_publish_backs_off_and_holds_later_events_of_the_same_task(engi
         from app.models.task import TaskUpdate
         from app.services.tasks import get_task, update_task
 
-        update_task(session, task=get_task(session, owner, task.id), data=TaskUpdate(title="v2"))
+        update_task(
+            session,
+            task=get_task(session, owner, task.id),
+            data=TaskUpdate(title="v2"),
+            quotas=None,
+        )
         session.commit()
     recorder = Recorder(fail_times=1)
     relay = OutboxRelay(engine, recorder)
@@ -186,7 +191,9 @@ def _changed_three_times(engine: Engine, count: int) -> list[object]:
         for task in tasks:
             with Session(engine) as session:
                 current = get_task(session, owner, task.id)
-                update_task(session, task=current, data=TaskUpdate(title=f"v{version}"))
+                update_task(
+                    session, task=current, data=TaskUpdate(title=f"v{version}"), quotas=None
+                )
                 session.commit()
     return [task.id for task in tasks]
 

@@ -71,6 +71,7 @@ def test_reminders_follow_the_task_through_due_changes_completion_and_deletion(
             session,
             task=get_task(session, owner, task.id),
             data=TaskUpdate(due_at=later, reminders=["PT1H"]),
+            quotas=None,
         )
         session.commit()
     _deliver_pending(engine, TASK_EVENTS.name)
@@ -100,7 +101,10 @@ def test_a_stale_event_does_not_undo_a_newer_one(engine: Engine) -> None:
     with Session(engine, expire_on_commit=False) as session:
         created = session.exec(select(OutboxEvent).where(OutboxEvent.aggregate_id == task.id)).one()
         update_task(
-            session, task=get_task(session, owner, task.id), data=TaskUpdate(reminders=["PT2H"])
+            session,
+            task=get_task(session, owner, task.id),
+            data=TaskUpdate(reminders=["PT2H"]),
+            quotas=None,
         )
         session.commit()
     consumer = build_consumer(engine)

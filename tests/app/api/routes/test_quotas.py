@@ -65,3 +65,23 @@ def test_the_tag_quota_refuses_new_tags_beyond_it_but_not_reused_ones(
     assert reused.status_code == 201, reused.text
     third = client.post(TASKS, headers=alice.headers, json={"title": "c", "tags": ["z"]})
     assert _refused_for(third, "tags_per_user") is None, _refused_for(third, "tags_per_user")
+
+
+@pytest.mark.parametrize("way", ["PATCH /tasks/{id}", "POST /tags"])
+def test_the_configured_tag_quota_holds_however_a_tag_is_made(
+    client: TestClient, alice: ApiUser, way: str
+) -> None:
+    made = client.post(TASKS, headers=alice.headers, json={"title": "a", "tags": ["x", "y"]})
+    assert made.status_code == 201, made.text
+
+    if way == "POST /tags":
+        third = client.post("/api/v1/tags", headers=alice.headers, json={"name": "z"})
+    else:
+        third = client.patch(
+            f"{TASKS}/{made.json()['id']}", headers=alice.headers, json={"tags": ["x", "y", "z"]}
+        )
+
+    # The setting is 2 here; the built-in default (500) would let the third one through.
+    assert _refused_for(third, "tags_per_user") is None, _refused_for(third, "tags_per_user")
+    names = [t["name"] for t in client.get("/api/v1/tags", headers=alice.headers).json()]
+    assert sorted(names) == ["x", "y"]
