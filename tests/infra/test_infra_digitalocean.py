@@ -194,3 +194,9 @@ def test_the_policy_packs_digitalocean_rules_pass_on_every_stack(
     resources = [Resource(r.type, r.name, reveal(r.inputs), r.protect) for r in recorded.resources]
     found = [str(v) for v in evaluate(resources, stack) if v.policy in DO_RULES]
     assert found == [], "\n".join(found)
+
+
+def test_a_fully_qualified_registry_stack_is_used_as_given() -> None:
+    from infra.components import registry
+
+    assert registry._qualified("acme/taskstream/dev") == "acme/taskstream/dev"
