@@ -41,10 +41,13 @@ from infra.config_model import (
     ServiceConfig,
     StackConfig,
 )
+from infra.digitalocean_limits import registry_name_problem, vpc_range_problem
 
 # A Helm repository that serves every pinned chart (a mirror); the charts' own otherwise.
 CHART_REPOSITORY = re.compile(r"^https?://[^\s]+$")
 ABSOLUTE_PATH = re.compile(r"^/[^\0]*$")
+# A stack of this project (`dev`) or a fully qualified one (`acme/taskstream/dev`).
+STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$")
 
 # Every key a stack file may set; the reader asks Pulumi for exactly these.
 KEYS: tuple[str, ...] = (
@@ -63,6 +66,8 @@ KEYS: tuple[str, ...] = (
     "registryName",
     "registryTier",
     "registryCreate",
+    "registryStack",
+    "vpcIpRange",
     "redpandaBrokers",
     "redpandaStorage",
     "redpandaCpuCores",
@@ -100,15 +105,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         database = InClusterDatabaseConfig(
             storage=quantity("dbStorage", r.text("dbStorage", "1Gi"))
         )
-    registry = (
-        RegistryConfig(
-            name=r.text("registryName", pattern=SLUG, hint="use a lowercase slug"),
-            tier=r.choice("registryTier", ("starter", "basic", "professional"), "basic"),
-            create=r.boolean("registryCreate", True),
-        )
-        if on_do
-        else None
-    )
+    registry = _parse_registry(r) if on_do else None
     image_repository = (
         r.text("imageRepository") if not on_do else raw.get("imageRepository") or None
     )
@@ -188,7 +185,35 @@ def _parse_cluster(r: Reader) -> ClusterConfig:
         ),
         worker_pool=pool,
         maintenance=MaintenanceWindow(day=day, start_time=start),
+        vpc_ip_range=_vpc_ip_range(r),
     )
+
+
+def _vpc_ip_range(r: Reader) -> str:
+    text = r.text("vpcIpRange")
+    problem = vpc_range_problem(text)
+    if problem is not None:
+        raise ConfigError("vpcIpRange", f"{problem}; each stack needs its own range")
+    return text
+
+
+def _parse_registry(r: Reader) -> RegistryConfig:
+    create = r.boolean("registryCreate", True)
+    tier = r.choice("registryTier", ("starter", "basic", "professional"), "basic")
+    if not create:
+        if r.has("registryName"):
+            raise ConfigError(
+                "registryName",
+                "is read from the stack that creates the registry when registryCreate is false; "
+                "set taskstream:registryStack to that stack instead",
+            )
+        stack = r.text("registryStack", "dev", STACK_NAME, "use a stack name or org/project/stack")
+        return RegistryConfig(name=None, tier=tier, create=False, source_stack=stack)
+    name = r.optional("registryName", SLUG, "use a lowercase slug")
+    problem = None if name is None else registry_name_problem(name)
+    if problem is not None:
+        raise ConfigError("registryName", problem)
+    return RegistryConfig(name=name, tier=tier, create=True)
 
 
 def _parse_redpanda(r: Reader) -> RedpandaConfig:

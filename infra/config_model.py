@@ -53,6 +53,8 @@ class ClusterConfig:
     default_pool: FixedPool
     worker_pool: AutoscaledPool
     maintenance: MaintenanceWindow
+    # Distinct per stack: DigitalOcean refuses a VPC overlapping another in the account.
+    vpc_ip_range: str
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,16 @@ class InClusterDatabaseConfig:
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """A DigitalOcean container registry (one per account, so a stack may reuse another's)."""
+    """A DigitalOcean container registry (one per account, so a stack may reuse another's).
 
-    name: str
+    name None: the owning stack generates a globally unique one. A stack that does not create
+    the registry reads its name from the owning stack (`source_stack`), never from a string.
+    """
+
+    name: str | None
     tier: str
     create: bool
+    source_stack: str | None = None
 
 
 @dataclass(frozen=True)

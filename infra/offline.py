@@ -6,6 +6,7 @@ one would (ids, computed outputs, secret outputs) and keeps what the program dec
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
@@ -26,6 +28,8 @@ from infra.config_model import StackConfig
 # Every secret output the mock engine fabricates contains this marker, so a test can find
 # any place where a secret reached a resource input without being marked secret.
 SECRET_MARKER = "mock-secret-value"  # noqa: S105 - a marker, not a credential
+# What every pulumi-random RandomString "generates" under the mock engine.
+RANDOM_STRING = "r4nd0m"
 _SECRET_SIG = rpc._special_sig_key
 _SECRET_VALUE = rpc._special_secret_sig
 
@@ -43,6 +47,9 @@ class RecordedResource:
     protect: bool
     deleted_with: str
     ignore_changes: list[str]
+    # Per input key, the URNs whose outputs that input was built from (the engine's
+    # propertyDependencies): what tells a name typed as a string from one read off a resource.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +134,12 @@ def _computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"metadata": meta}
     table: dict[str, dict[str, Any]] = {
         "random:index/randomPassword:RandomPassword": {"result": secret, "bcryptHash": secret},
+        "random:index/randomString:RandomString": {"result": RANDOM_STRING},
+        # Another stack's outputs: the registry name the owning stack (dev) generated.
+        "pulumi:pulumi:StackReference": {
+            "outputs": {"registry_name": f"taskstream-{RANDOM_STRING}"},
+            "secretOutputNames": [],
+        },
         "digitalocean:index/kubernetesCluster:KubernetesCluster": {
             "kubeConfigs": [{"rawConfig": f"kubeconfig {secret}"}],
             "endpoint": "https://cluster.k8s.ondigitalocean.com",
@@ -198,6 +211,9 @@ class _RecordingMonitor(mocks.MockMonitor):
                 protect=bool(request.protect),
                 deleted_with=request.deletedWith,
                 ignore_changes=list(request.ignoreChanges),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             )
         )
         new_id, state = self.mocks.new_resource(
@@ -233,7 +249,12 @@ def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recordin
     recording = Recording()
     monitor = _RecordingMonitor(recording)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=project, stack=config.stack, preview=False, monitor=monitor
+        monitor.mocks,
+        project=project,
+        stack=config.stack,
+        preview=False,
+        monitor=monitor,
+        organization="organization",
     )
 
     def program() -> None:
@@ -241,8 +262,24 @@ def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recordin
         pulumi.Output.all(**outputs).apply(recording.outputs.update)
 
     # The SDK keeps its futures on the thread's loop; run there, as pulumi's own test helper does.
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException:
+        _cancel_leftovers()
+        raise
     return recording
+
+
+def _cancel_leftovers() -> None:
+    """Forget what a failed run left behind: the SDK keeps its outputs and RPCs in process-wide
+    settings, and the next run in this process would await (and re-raise) them."""
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    pulumi_settings.SETTINGS.outputs.clear()
+    pulumi_settings.SETTINGS.rpc_manager.clear()
 
 
 def raw_stack_config(path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

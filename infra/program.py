@@ -19,7 +19,7 @@ from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
 from infra.components.placement import InCluster
-from infra.components.registry import Registry, RegistryArgs
+from infra.components.registry import OWNER_OUTPUT, Registry, RegistryArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
 APP_NAMESPACE = "taskstream"
@@ -74,7 +74,12 @@ def build(config: StackConfig) -> dict[str, Any]:
     if config.registry is not None and cluster is not None and config.cluster is not None:
         registry = Registry(
             "registry",
-            RegistryArgs(config=config.registry, region=config.cluster.region, protect=prod_like),
+            RegistryArgs(
+                config=config.registry,
+                region=config.cluster.region,
+                production=prod_like,
+                name_prefix=pulumi.get_project(),
+            ),
         )
         pull_json = registry.docker_config_json
         repository = config.image.repository
@@ -84,6 +89,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             else registry.image_repository.apply(lambda repo: f"{repo}:{config.image.tag}")
         )
         outputs["registry_endpoint"] = registry.endpoint
+        # Read by the stacks that reuse this registry (taskstream:registryStack).
+        outputs[OWNER_OUTPUT] = registry.name
     else:
         image = f"{config.image.repository}:{config.image.tag}"
 

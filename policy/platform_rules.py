@@ -19,8 +19,13 @@ from policy.model import Context, Resource, dig, is_unknown, mapping, of_type
 
 PROD_MIN_REPLICAS = 2
 # Resources whose loss is data loss or an outage; prod must declare them with protect=True.
+# The database and its user live inside the cluster: `destroy --exclude-protected` keeps only
+# what is itself protected (Pulumi docs, `pulumi destroy --exclude-protected`), so protecting
+# the cluster alone would still drop the app's database and the role owning its tables.
 PROTECTED_IN_PROD: dict[str, str] = {
     "digitalocean:index/databaseCluster:DatabaseCluster": "the managed PostgreSQL cluster",
+    "digitalocean:index/databaseDb:DatabaseDb": "the application database",
+    "digitalocean:index/databaseUser:DatabaseUser": "the database user owning the app's tables",
     "digitalocean:index/kubernetesCluster:KubernetesCluster": "the Kubernetes cluster",
 }
 # The one Service allowed to be a cloud load balancer: the ingress controller's. It normally
@@ -90,7 +95,7 @@ def prod_disruption_budget(
 
 
 def protected_in_prod(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """In prod the database and Kubernetes clusters carry ``protect=True``."""
+    """In prod the database cluster, its database and user, and the DOKS cluster are protected."""
     what = PROTECTED_IN_PROD.get(resource_type)
     if what is None or not ctx.is_production or ctx.protect:
         return []

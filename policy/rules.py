@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from policy import platform_rules, pod_rules
+from policy import digitalocean_rules, platform_rules, pod_rules
 from policy.model import Context, Resource, Rule, Violation, as_resource
 
 RULES: tuple[Rule, ...] = (
@@ -67,8 +67,36 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="prod-protected-state",
-        description="In prod the DigitalOcean database and Kubernetes clusters are protected.",
+        description=(
+            "In prod the DigitalOcean database cluster, its database and user, and the "
+            "Kubernetes cluster are protected."
+        ),
         check=platform_rules.protected_in_prod,
+    ),
+    Rule(
+        name="vpc-range",
+        description=(
+            "A VPC sets an RFC 1918 ipRange of /16 to /24 clear of DOKS's pod and Service subnets."
+        ),
+        check=digitalocean_rules.vpc_range,
+    ),
+    Rule(
+        name="registry-name",
+        description="A created registry has a valid name of its own, not the bare project name.",
+        check=digitalocean_rules.registry_name,
+    ),
+    Rule(
+        name="registry-protected",
+        description="The container registry every stack pulls from is protected.",
+        check=digitalocean_rules.registry_protected,
+    ),
+    Rule(
+        name="cluster-takes-its-cloud-resources",
+        description=(
+            "A DOKS cluster sets destroyAllAssociatedResources, so its load balancers and "
+            "volumes go with it."
+        ),
+        check=digitalocean_rules.cluster_takes_its_cloud_resources,
     ),
 )
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

@@ -19,7 +19,6 @@ class ClusterArgs:
     config: ClusterConfig
     ha: bool
     protect: bool
-    vpc_ip_range: str = "10.110.0.0/20"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -37,7 +36,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-vpc",
             name=f"{args.name}-vpc",
             region=args.config.region,
-            ip_range=args.vpc_ip_range,
+            ip_range=args.config.vpc_ip_range,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.cluster = self._create_cluster(name)
@@ -65,16 +64,20 @@ class Cluster(pulumi.ComponentResource):
 
     def _create_cluster(self, name: str) -> do.KubernetesCluster:
         config = self._args.config
-        version = do.get_kubernetes_versions_output(version_prefix=config.version_prefix)
+        versions = do.get_kubernetes_versions_output(version_prefix=config.version_prefix)
         return do.KubernetesCluster(
             name,
             name=self._args.name,
             region=config.region,
-            version=version.latest_version,
+            version=versions.latest_version.apply(lambda v: require_version(config, v)),
             vpc_uuid=self.vpc.id,
             ha=self._args.ha,
             auto_upgrade=True,
             surge_upgrade=True,
+            # The load balancers and volumes the cluster's controllers created (the edge's
+            # Service, every PersistentVolume) are billed DigitalOcean resources outside this
+            # stack; without this, deleting the cluster leaves them behind.
+            destroy_all_associated_resources=True,
             maintenance_policy=do.KubernetesClusterMaintenancePolicyArgs(
                 day=config.maintenance.day, start_time=config.maintenance.start_time
             ),
@@ -112,6 +115,19 @@ class Cluster(pulumi.ComponentResource):
             name=self.cluster.name, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         return pulumi.Output.secret(current.kube_configs[0].raw_config)
+
+
+def require_version(config: ClusterConfig, latest: str | None) -> str:
+    """The slug the prefix resolved to; an empty answer means DOKS no longer offers that minor."""
+    if latest:
+        return latest
+    raise ValueError(
+        f"DigitalOcean offers no Kubernetes version starting with {config.version_prefix!r}: "
+        "DOKS has dropped that minor. Set taskstream:kubernetesVersionPrefix "
+        "(or KUBERNETES_VERSION_PREFIX and KUBERNETES_MINOR in infra/versions.py) to a minor "
+        "listed by `doctl kubernetes options versions` or at "
+        "https://docs.digitalocean.com/products/kubernetes/details/supported-releases/"
+    )
 
 
 def _validate(args: ClusterArgs) -> None:

@@ -48,11 +48,14 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         child = pulumi.ResourceOptions(parent=self)
+        # The database holds the app's data and the user owns its tables: a protected cluster
+        # alone would let `destroy --exclude-protected` drop both from inside it.
+        kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         self.database = do.DatabaseDb(
-            f"{name}-db", cluster_id=self.cluster.id, name=DATABASE_NAME, opts=child
+            f"{name}-db", cluster_id=self.cluster.id, name=DATABASE_NAME, opts=kept
         )
         self.user = do.DatabaseUser(
-            f"{name}-user", cluster_id=self.cluster.id, name=USER_NAME, opts=child
+            f"{name}-user", cluster_id=self.cluster.id, name=USER_NAME, opts=kept
         )
         self.pool = do.DatabaseConnectionPool(
             f"{name}-pool",

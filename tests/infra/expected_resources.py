@@ -37,6 +37,8 @@ EXPECTED_RESOURCES: dict[str, dict[str, int]] = {
         "kubernetes:networking.k8s.io/v1:NetworkPolicy": 7,
         "pulumi:providers:kubernetes": 1,
         "random:index/randomPassword:RandomPassword": 5,
+        # The generated suffix of the registry's global name.
+        "random:index/randomString:RandomString": 1,
         "taskstream:platform:App": 1,
         "taskstream:platform:AppFoundation": 1,
         "taskstream:platform:Cluster": 1,

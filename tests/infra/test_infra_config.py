@@ -17,7 +17,7 @@ VALID_DO = {
     "defaultNodePool": json.dumps({"size": "s-2vcpu-4gb", "count": 1}),
     "workerNodePool": json.dumps({"size": "s-4vcpu-8gb", "minNodes": 1, "maxNodes": 3}),
     "dbSize": "db-s-1vcpu-1gb",
-    "registryName": "taskstream",
+    "vpcIpRange": "10.110.0.0/20",
     "imageTag": "abc123",
 }
 
@@ -41,6 +41,18 @@ def test_a_minimal_digitalocean_config_parses_with_defaults() -> None:
     assert config.cluster.version_prefix == "1.34."
     assert config.services["api"].replicas == 1
     assert config.public_docs is False, "the API docs must not be public unless a stack asks"
+
+
+def test_the_registry_name_is_generated_unless_configured_and_read_when_reused() -> None:
+    generated = parse_stack_config("test", VALID_DO).registry
+    named = parse_stack_config("test", {**VALID_DO, "registryName": "acme-images"}).registry
+    reused = parse_stack_config("test", {**VALID_DO, "registryCreate": "false"}).registry
+    assert generated is not None, "a DigitalOcean stack has no registry"
+    assert (generated.name, generated.create) == (None, True), generated
+    assert named is not None, "a DigitalOcean stack has no registry"
+    assert named.name == "acme-images", named
+    assert reused is not None, "a DigitalOcean stack has no registry"
+    assert (reused.name, reused.create, reused.source_stack) == (None, False, "dev"), reused
 
 
 def test_a_stack_can_publish_the_api_docs_through_the_edge() -> None:
@@ -96,7 +108,22 @@ CASES = [
     ("db size missing", {"dbSize": None}, "taskstream:dbSize"),
     ("db node count out of range", {"dbNodeCount": "4"}, "taskstream:dbNodeCount"),
     ("db node count not a number", {"dbNodeCount": "two"}, "taskstream:dbNodeCount"),
-    ("registry name missing", {"registryName": None}, "taskstream:registryName"),
+    ("registry name the bare project", {"registryName": "taskstream"}, "taskstream:registryName"),
+    ("registry name too long", {"registryName": "a" * 64}, "taskstream:registryName"),
+    (
+        "registry name beside registryCreate false",
+        {"registryCreate": "false", "registryName": "acme-images"},
+        "taskstream:registryName",
+    ),
+    (
+        "registry stack malformed",
+        {"registryCreate": "false", "registryStack": "a/b"},
+        "taskstream:registryStack",
+    ),
+    ("vpc range missing", {"vpcIpRange": None}, "taskstream:vpcIpRange"),
+    ("vpc range public", {"vpcIpRange": "8.8.0.0/20"}, "taskstream:vpcIpRange"),
+    ("vpc range too large", {"vpcIpRange": "10.0.0.0/12"}, "taskstream:vpcIpRange"),
+    ("vpc range on doks pods", {"vpcIpRange": "10.244.0.0/20"}, "taskstream:vpcIpRange"),
     ("registry tier unknown", {"registryTier": "gold"}, "taskstream:registryTier"),
     ("registry create not a boolean", {"registryCreate": "maybe"}, "taskstream:registryCreate"),
     ("two brokers", {"redpandaBrokers": "2"}, "taskstream:redpandaBrokers"),

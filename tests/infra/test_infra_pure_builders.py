@@ -71,6 +71,7 @@ def _cluster_config(min_nodes: int, max_nodes: int) -> ClusterConfig:
         default_pool=FixedPool("s-2vcpu-4gb", 1),
         worker_pool=AutoscaledPool("s-4vcpu-8gb", min_nodes, max_nodes),
         maintenance=MaintenanceWindow("sunday", "03:00"),
+        vpc_ip_range="10.110.0.0/20",
     )
 
 
@@ -107,7 +108,7 @@ VALIDATIONS = [
     (
         "production on the starter registry",
         lambda: registry._validate(
-            registry.RegistryArgs(RegistryConfig("r", "starter", True), "fra1", True)
+            registry.RegistryArgs(RegistryConfig("r", "starter", True), "fra1", production=True)
         ),
         "registryTier",
     ),

@@ -13,6 +13,10 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+DATABASE_DB = "digitalocean:index/databaseDb:DatabaseDb"
+DATABASE_USER = "digitalocean:index/databaseUser:DatabaseUser"
+VPC = "digitalocean:index/vpc:Vpc"
+REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 
 APP_LABELS = {"app.kubernetes.io/name": "taskstream-api"}
 
@@ -99,8 +103,20 @@ def service(service_type: str, labels: dict[str, str] | None = None) -> Resource
 def healthy_prod_stack() -> list[Resource]:
     """A prod stack every rule accepts; tests swap one resource for a broken one."""
     return [
-        Resource(CLUSTER, "cluster", {"name": "taskstream-prod", "version": "1.33.1-do.0"}, True),
+        Resource(VPC, "vpc", {"name": "taskstream-prod-vpc", "ipRange": "10.120.0.0/20"}, True),
+        Resource(
+            CLUSTER,
+            "cluster",
+            {
+                "name": "taskstream-prod",
+                "version": "1.33.1-do.0",
+                "destroyAllAssociatedResources": True,
+            },
+            True,
+        ),
         Resource(DATABASE, "db", {"engine": "pg", "version": "16", "nodeCount": 2}, True),
+        Resource(DATABASE_DB, "db-db", {"name": "taskstream", "clusterId": "db-id"}, True),
+        Resource(DATABASE_USER, "db-user", {"name": "taskstream", "clusterId": "db-id"}, True),
         deployment(),
         pdb(),
         service("ClusterIP"),

@@ -242,9 +242,42 @@ def make_project(stack: str, root: Path, env: dict[str, str], internet: FakeInte
     assert init.returncode == 0, f"stack init {stack} failed:\n{init.stdout}{init.stderr}"
     if stack == "prod":
         project.config("taskstream:alertWebhookUrls", PROD_WEBHOOKS, secret=True)
+        _deployed_registry_owner(project)
     if stack == "local":
         project.config("taskstream:chartRepository", internet.chart_repository)
     return project
+
+
+# The registry name the stand-in dev stack exports; prod's images must come from it.
+OWNER_REGISTRY = "taskstream-itest"
+
+
+def _deployed_registry_owner(project: Project) -> None:
+    """A `dev` stack in prod's backend whose state holds only the output prod reads.
+
+    prod reuses dev's registry and reads its name through a StackReference, so a preview of
+    prod needs dev deployed; importing a one-resource state stands in for `pulumi up` of dev.
+    """
+    owner = Project("dev", project.directory, project.env)
+    owner.ok("stack", "init")
+    stack_urn = "urn:pulumi:dev::taskstream::pulumi:pulumi:Stack::taskstream-dev"
+    state = {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""},
+            "resources": [
+                {
+                    "urn": stack_urn,
+                    "custom": False,
+                    "type": "pulumi:pulumi:Stack",
+                    "outputs": {"registry_name": OWNER_REGISTRY},
+                }
+            ],
+        },
+    }
+    path = project.directory.parent / "dev-state.json"
+    path.write_text(json.dumps(state))
+    owner.ok("stack", "import", "--file", str(path))
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,13 @@ from app.render.run import render
 from app.render.schema import is_custom_resource, schema_errors
 from tests.infra.expected_resources import EXPECTED_RESOURCES
 from tests.infra.stacks import STACKS
-from tests.integration.pulumi.conftest import FakeInternet, Project, Run, make_project
+from tests.integration.pulumi.conftest import (
+    OWNER_REGISTRY,
+    FakeInternet,
+    Project,
+    Run,
+    make_project,
+)
 from tests.support.engines import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -32,11 +38,12 @@ ENGINE_CREATES = {"pulumi:pulumi:Stack": 1}
 # no domain, so its api_url reads the ingress controller's Service (infra/program.py _api_url).
 EXTERNAL_READS = {
     "dev": ["kubernetes:core/v1:Service::ingress-controller"],
-    "prod": [],
+    # prod reads the registry name from dev's outputs (infra/components/registry.py).
+    "prod": ["pulumi:pulumi:StackReference::registry-owner"],
     "local": [],
 }
-# A reused DigitalOcean registry: every image must come from it.
-PROD_IMAGE_PREFIX = "registry.digitalocean.com/taskstream/taskstream:"
+# A reused DigitalOcean registry, named by the owning stack: every image must come from it.
+PROD_IMAGE_PREFIX = f"registry.digitalocean.com/{OWNER_REGISTRY}/taskstream:"
 
 TIMINGS: dict[str, float] = {}
 
