@@ -53,7 +53,7 @@ class EdgeArgs:
     acme_email: str | None
     # The namespace the Gateway (and so its certificate and HTTP-01 solver) lives in.
     gateway_namespace: str
-    # Envoy Gateway's chart ships no monitors; kept so the edge starts after monitoring.
+    # The proxies' PodMonitor needs kube-prometheus-stack's CRDs.
     monitoring_ready: pulumi.Resource
     # The public host name, which the load balancer answers to inside the cluster too.
     domain: str | None = None
@@ -63,7 +63,8 @@ class EdgeArgs:
 
 class Edge(pulumi.ComponentResource):
     """Creates the Envoy Gateway release (with the Gateway API CRDs), the EnvoyProxy config,
-    GatewayClass, Gateway and ClientTrafficPolicy, and with an ACME email cert-manager, a
+    GatewayClass, Gateway, ClientTrafficPolicy and the proxies' PodMonitor, and with an ACME
+    email cert-manager, a
     Let's Encrypt ClusterIssuer solving HTTP-01 through the Gateway, and an HTTPS redirect.
 
     Outputs: gateway, gateway_namespace, https (whether the Gateway terminates TLS),
@@ -92,6 +93,7 @@ class Edge(pulumi.ComponentResource):
         self.https = args.acme_email is not None and args.domain is not None
         self.cluster_issuer: str | None = None
         gateway = self._create_gateway(edge_ns)
+        self._create_proxy_monitor()
         self.ready: list[pulumi.Resource] = [self.release, gateway]
         if args.acme_email is not None:
             self._create_cert_manager(args.acme_email, gateway)
@@ -175,6 +177,27 @@ class Edge(pulumi.ComponentResource):
             version="v1alpha1",
         )
         return gateway
+
+    def _create_proxy_monitor(self) -> None:
+        # Envoy serves Prometheus text on its stats port, named "metrics" in the proxy pods
+        # (Envoy Gateway v1.9.0 proxy/resource.go, bootstrap EnvoyStatsPort 19001).
+        k8s.apiextensions.CustomResource(
+            "edge-proxies",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=api(
+                {"name": "edge-proxies", "namespace": EDGE_NAMESPACE, "labels": labels("edge")}
+            ),
+            spec={
+                "selector": {"matchLabels": dict(PROXY_POD_LABELS)},
+                "podMetricsEndpoints": [
+                    {"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}
+                ],
+            },
+            opts=self._args.placement.opts(
+                self, depends_on=[self.release, self._args.monitoring_ready]
+            ),
+        )
 
     def _create_cert_manager(self, email: str, gateway: pulumi.Resource) -> None:
         args = self._args

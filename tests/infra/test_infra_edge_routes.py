@@ -227,3 +227,16 @@ def test_the_local_stack_has_no_tls_and_no_certificate_machinery() -> None:
     assert not rec.of_type(ISSUER), "local has no domain to certify"
     listeners = [lst["name"] for lst in _one(rec, GATEWAY)["spec"]["listeners"]]
     assert listeners == [edge_specs.HTTP_LISTENER], listeners
+
+
+def test_prometheus_scrapes_the_edge_proxies(recorded: Recording, stack: str) -> None:
+    monitors = [
+        reveal(r.inputs)
+        for r in recorded.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+        if r.inputs["metadata"]["namespace"] == edge.EDGE_NAMESPACE
+    ]
+    assert len(monitors) == 1, f"{stack}: the edge's traffic (and 429s) are invisible"
+    [monitor] = monitors
+    assert monitor["spec"]["selector"]["matchLabels"] == edge.PROXY_POD_LABELS
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/stats/prometheus")
