@@ -181,22 +181,17 @@ class Edge(pulumi.ComponentResource):
     def _create_proxy_monitor(self) -> None:
         # Envoy serves Prometheus text on its stats port, named "metrics" in the proxy pods
         # (Envoy Gateway v1.9.0 proxy/resource.go, bootstrap EnvoyStatsPort 19001).
-        k8s.apiextensions.CustomResource(
+        endpoint = {"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}
+        self._custom(
             "edge-proxies",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=api(
-                {"name": "edge-proxies", "namespace": EDGE_NAMESPACE, "labels": labels("edge")}
-            ),
-            spec={
+            "PodMonitor",
+            {"name": "edge-proxies", "namespace": EDGE_NAMESPACE},
+            {
                 "selector": {"matchLabels": dict(PROXY_POD_LABELS)},
-                "podMetricsEndpoints": [
-                    {"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}
-                ],
+                "podMetricsEndpoints": [endpoint],
             },
-            opts=self._args.placement.opts(
-                self, depends_on=[self.release, self._args.monitoring_ready]
-            ),
+            [self.release, self._args.monitoring_ready],
+            group="monitoring.coreos.com",
         )
 
     def _create_cert_manager(self, email: str, gateway: pulumi.Resource) -> None:

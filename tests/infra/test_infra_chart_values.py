@@ -100,3 +100,15 @@ def test_the_edge_controller_and_cert_manager_state_their_requests_and_gateway_s
         assert config["gatewayAPI"]["enabled"] is True, (
             f"{stack}: cert-manager ignores Gateways and cannot solve through an HTTPRoute"
         )
+
+
+# Charts whose projects no longer ship fixes. ingress-nginx: retired by Kubernetes SIG Network
+# (kubernetes.io/blog/2025/11/11/ingress-nginx-retirement), 4.15.1 is its last chart.
+RETIRED_CHARTS = {"ingress-nginx"}
+
+
+def test_no_stack_installs_a_retired_chart(recorded: Recording, stack: str) -> None:
+    charts = {release["chart"].rsplit("/", 1)[-1] for release in _releases(recorded).values()}
+    assert not charts & RETIRED_CHARTS, f"{stack} installs {charts & RETIRED_CHARTS}"
+    pinned = {chart.name for chart in versions.CHARTS}
+    assert not pinned & RETIRED_CHARTS, f"versions.py still pins {pinned & RETIRED_CHARTS}"
