@@ -146,39 +146,22 @@ def _alertmanager_config(config: MonitoringConfig) -> Values:
     }
 
 
-def ingress_nginx_values(
-    *, ha: bool, load_balancer_name: str | None, load_balancer_hostname: str | None = None
-) -> Values:
-    controller: Values = {
-        "replicaCount": 2 if ha else 1,
-        "minAvailable": 1,
-        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
-        "config": {
-            # Per-client rate limits answer 429, which clients understand as "retry later".
-            "limit-req-status-code": "429",
-            "limit-conn-status-code": "429",
-            # X-Forwarded-For to the API is the client address nginx saw, never what the
-            # client sent: the API trusts this header from the edge (app.client_address).
-            "use-forwarded-headers": "false",
-            "compute-full-forwarded-for": "false",
+def envoy_gateway_values(*, ha: bool) -> Values:
+    """The controller only; the proxies it runs are configured by the EnvoyProxy resource."""
+    return {
+        "deployment": {
+            "replicas": 2 if ha else 1,
+            "envoyGateway": {
+                # The chart's defaults, stated so the capacity check reads them from here.
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                    "limits": {"memory": "1024Mi"},
+                }
+            },
         },
+        # One controller may go during a drain only when another is left.
+        "podDisruptionBudget": {"minAvailable": 1 if ha else 0},
     }
-    if load_balancer_name is not None:
-        # A DigitalOcean load balancer proxies TCP, so nginx would see its address for every
-        # client; the PROXY protocol hands nginx the client's.
-        annotations = {
-            "service.beta.kubernetes.io/do-loadbalancer-name": load_balancer_name,
-            "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol": "true",
-        }
-        if load_balancer_hostname is not None:
-            # In-cluster clients of the domain (cert-manager's HTTP-01 self-check) would
-            # otherwise bypass the balancer and reach nginx without a PROXY header.
-            annotations["service.beta.kubernetes.io/do-loadbalancer-hostname"] = (
-                load_balancer_hostname
-            )
-        controller["service"] = {"annotations": annotations}
-        controller["config"]["use-proxy-protocol"] = "true"
-    return {"controller": controller}
 
 
 def cert_manager_values(*, ha: bool) -> Values:
@@ -186,4 +169,10 @@ def cert_manager_values(*, ha: bool) -> Values:
         "crds": {"enabled": True},
         "replicaCount": 2 if ha else 1,
         "prometheus": {"servicemonitor": {"enabled": True}},
+        # Gateway API support (gateway-shim and the gatewayHTTPRoute solver) is off by default.
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "gatewayAPI": {"enabled": True},
+        },
     }

@@ -14,7 +14,7 @@ from infra.components.app_network import Peers
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import Database, DatabaseArgs
-from infra.components.edge import Edge, EdgeArgs
+from infra.components.edge import EDGE_NAMESPACE, Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
@@ -137,8 +137,10 @@ def build(config: StackConfig) -> dict[str, Any]:
             ha=config.ha,
             load_balancer_name=name if cluster is not None else None,
             acme_email=config.acme_email,
+            gateway_namespace=APP_NAMESPACE,
             monitoring_ready=monitoring.release,
             domain=config.domain,
+            namespace_ready=[foundation.namespace],
         ),
     )
     App(
@@ -153,7 +155,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             pull_secret=pull_json is not None,
             dapr_config=dapr.configuration_name,
             peers=Peers(
-                ingress_namespace="ingress-nginx",
+                edge_namespace=EDGE_NAMESPACE,
                 monitoring_namespace="monitoring",
                 dapr_namespace="dapr-system",
                 broker_namespace="redpanda",
@@ -161,17 +163,18 @@ def build(config: StackConfig) -> dict[str, Any]:
                 database_namespace=database.peer[0],
                 database_port=database.peer[1],
             ),
-            ingress_class=edge.ingress_class,
+            gateway=edge.gateway,
+            https=edge.https,
             domain=config.domain,
             public_docs=config.public_docs,
             cluster_issuer=edge.cluster_issuer,
             foundation=[foundation.namespace, *foundation.ready],
             dapr_ready=[dapr.release, *dapr.resources],
             monitoring_ready=monitoring.release,
-            ingress_ready=[edge.ingress_release, *edge.issuer_ready],
+            edge_ready=edge.ready,
         ),
     )
-    outputs["api_url"] = _api_url(config, edge, placement, cluster)
+    outputs["api_url"] = _api_url(config)
     outputs["grafana_url"] = f"http://{monitoring.grafana_service}"
     outputs["grafana_hint"] = f"kubectl -n monitoring port-forward svc/{GRAFANA_SERVICE} 3000:80"
     return outputs
@@ -209,23 +212,8 @@ def _database(
     return _DatabaseAccess(managed.url, managed.admin_url, managed.role, (None, 25061))
 
 
-def _api_url(
-    config: StackConfig, edge: Edge, placement: InCluster, cluster: Cluster | None
-) -> pulumi.Input[str]:
+def _api_url(config: StackConfig) -> str:
+    # A DigitalOcean stack always has a domain: the Edge refuses a public balancer without TLS.
     if config.domain is not None:
         return f"https://{config.domain}"
-    if cluster is None:
-        return "http://localhost:8000 (kubectl -n taskstream port-forward svc/api 8000:8000)"
-    # Without a domain the API answers on the load balancer's address.
-    controller = k8s.core.v1.Service.get(
-        "ingress-controller",
-        edge.controller_service,
-        opts=pulumi.ResourceOptions(provider=placement.provider, depends_on=[edge.ingress_release]),
-    )
-    return controller.status.apply(
-        lambda status: (
-            f"http://{status.load_balancer.ingress[0].ip}"
-            if status and status.load_balancer and status.load_balancer.ingress
-            else "pending: the load balancer has no address yet"
-        )
-    )
+    return "http://localhost:8000 (kubectl -n taskstream port-forward svc/api 8000:8000)"

@@ -13,6 +13,11 @@ class Chart:
     version: str
     repository: str
 
+    @property
+    def oci(self) -> bool:
+        """An OCI registry is no Helm repository: the chart is addressed by its full URL."""
+        return self.repository.startswith("oci://")
+
 
 # DOKS resolves this prefix to a concrete slug at preview time; "latest" would diff forever.
 KUBERNETES_VERSION_PREFIX = "1.34."
@@ -34,10 +39,11 @@ KUBE_PROMETHEUS_STACK = Chart(
     version="88.5.3",
     repository="https://prometheus-community.github.io/helm-charts",
 )
-INGRESS_NGINX = Chart(
-    name="ingress-nginx",
-    version="4.15.1",
-    repository="https://kubernetes.github.io/ingress-nginx",
+# The edge: Envoy Gateway (docs/infra.md, "The edge"), published only as an OCI chart. Its
+# crds subchart installs Envoy Gateway's CRDs and the Gateway API experimental channel v1.6.1
+# (charts/gateway-helm/charts/crds in envoyproxy/gateway, tag v1.9.0).
+ENVOY_GATEWAY = Chart(
+    name="gateway-helm", version="v1.9.0", repository="oci://docker.io/envoyproxy"
 )
 CERT_MANAGER = Chart(
     name="cert-manager", version="v1.21.1", repository="https://charts.jetstack.io"
@@ -50,4 +56,4 @@ RPK_IMAGE = f"{REDPANDA_IMAGE_REPOSITORY}:{REDPANDA_IMAGE_TAG}"
 # Managed PostgreSQL major version on DigitalOcean.
 POSTGRES_MAJOR = "17"
 
-CHARTS: tuple[Chart, ...] = (DAPR, REDPANDA, KUBE_PROMETHEUS_STACK, INGRESS_NGINX, CERT_MANAGER)
+CHARTS: tuple[Chart, ...] = (DAPR, REDPANDA, KUBE_PROMETHEUS_STACK, ENVOY_GATEWAY, CERT_MANAGER)

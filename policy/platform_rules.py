@@ -28,21 +28,23 @@ PROTECTED_IN_PROD: dict[str, str] = {
     "digitalocean:index/databaseUser:DatabaseUser": "the database user owning the app's tables",
     "digitalocean:index/kubernetesCluster:KubernetesCluster": "the Kubernetes cluster",
 }
-# The one Service allowed to be a cloud load balancer: the ingress controller's. It normally
-# lives inside a Helm release (invisible here), but a rendered chart must not trip the rule.
-_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
+# The one Service allowed to be a cloud load balancer: the edge proxies'. Envoy Gateway
+# creates it at run time (invisible here), but a rendered copy must not trip the rule; these
+# are the labels Envoy Gateway v1.9.0 gives its proxy resources
+# (internal/infrastructure/kubernetes/proxy/resource.go, EnvoyAppLabel).
+_EDGE_PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"}
 
 
 def no_load_balancer(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """Only the ingress controller is exposed through a LoadBalancer Service."""
+    """Only the edge's proxies are exposed through a LoadBalancer Service."""
     if resource_type != SERVICE or dig(inputs, "spec", "type") != "LoadBalancer":
         return []
     labels = mapping(dig(inputs, "metadata", "labels"))
-    if all(labels.get(key) == value for key, value in _INGRESS_CONTROLLER_LABELS.items()):
+    if all(labels.get(key) == value for key, value in _EDGE_PROXY_LABELS.items()):
         return []
     return [
-        "Service is of type LoadBalancer; expose it through the ingress controller "
-        "(a ClusterIP Service and an Ingress) instead of a cloud load balancer per service"
+        "Service is of type LoadBalancer; expose it through the edge (a ClusterIP Service and "
+        "an HTTPRoute on the Gateway) instead of a cloud load balancer per service"
     ]
 
 

@@ -30,7 +30,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="no-load-balancer-services",
-        description="Only the ingress controller's Service may be of type LoadBalancer.",
+        description="Only the edge proxies' Service may be of type LoadBalancer.",
         check=platform_rules.no_load_balancer,
     ),
     Rule(

@@ -12,7 +12,13 @@ from typing import Any
 from infra import versions
 
 # Groups whose schemas come from CRDs the charts install, not from Kubernetes itself.
-CRD_GROUPS = ("dapr.io/", "monitoring.coreos.com/", "cert-manager.io/")
+CRD_GROUPS = (
+    "dapr.io/",
+    "monitoring.coreos.com/",
+    "cert-manager.io/",
+    "gateway.networking.k8s.io/",
+    "gateway.envoyproxy.io/",
+)
 
 
 def is_custom_resource(manifest: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""The taskstream processes: migration, Deployments, Services, Ingress, scaling and policies."""
+"""The taskstream processes: migration, Deployments, Services, routes, scaling and policies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from app import contract
-from infra.components import app_network, app_workloads
+from infra.components import app_network, app_workloads, edge_specs
 from infra.components.placement import InCluster, api, labels
 from infra.config_model import ServiceConfig
 
@@ -26,22 +26,25 @@ class AppArgs:
     pull_secret: bool
     dapr_config: str
     peers: app_network.Peers
-    ingress_class: str
+    # The edge's Gateway (in this namespace) and the listener the API route attaches to.
+    gateway: str
+    https: bool
     domain: str | None
     cluster_issuer: str | None
-    # Namespace, secrets, Dapr resources and the ingress controller the pods rely on.
+    # Namespace, secrets, Dapr resources and the edge the pods and routes rely on.
     foundation: Sequence[pulumi.Resource]
     dapr_ready: Sequence[pulumi.Resource]
     monitoring_ready: pulumi.Resource
-    ingress_ready: Sequence[pulumi.Resource]
+    edge_ready: Sequence[pulumi.Resource]
     public_docs: bool = False
 
 
 class App(pulumi.ComponentResource):
     """Creates the grant and migration Jobs, then per process a Deployment (after them), Service,
-    PDB and HPA when scaled out; the API Ingress, NetworkPolicies and a ServiceMonitor.
+    PDB and HPA when scaled out; the API's HTTPRoute and its rate limit, NetworkPolicies and a
+    ServiceMonitor.
 
-    Outputs: api_host (the Ingress host, or None), migration_job, deployments.
+    Outputs: api_host (the route's host, or None), migration_job, deployments.
     """
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
@@ -84,7 +87,7 @@ class App(pulumi.ComponentResource):
         )
         self.deployments = [self._create_process(process) for process in contract.PROCESSES]
         self.api_host = args.domain
-        self._create_ingress()
+        self._create_routes()
         k8s.apiextensions.CustomResource(
             "taskstream-metrics",
             api_version="monitoring.coreos.com/v1",
@@ -164,35 +167,46 @@ class App(pulumi.ComponentResource):
                 spec=api(spec),
                 opts=args.placement.opts(self, depends_on=args.foundation),
             )
-            for name, spec in app_network.network_policies(args.peers).items()
+            for name, spec in app_network.network_policies(
+                args.peers, acme_http01=args.cluster_issuer is not None
+            ).items()
         ]
 
-    def _create_ingress(self) -> None:
+    def _create_routes(self) -> None:
         args = self._args
-        tls_secret = "taskstream-api-tls" if args.domain and args.cluster_issuer else None
+        listener = edge_specs.HTTPS_LISTENER if args.https else edge_specs.HTTP_LISTENER
         for process in contract.PROCESSES:
             if not process.serves_http_api:
                 continue
-            k8s.networking.v1.Ingress(
-                f"{process.name}-ingress",
-                metadata=api(
-                    {
-                        "name": process.name,
-                        "namespace": args.namespace,
-                        "labels": labels(f"taskstream-{process.name}"),
-                        "annotations": app_network.ingress_annotations(args.cluster_issuer),
-                    }
-                ),
+            meta = {
+                "name": process.name,
+                "namespace": args.namespace,
+                "labels": labels(f"taskstream-{process.name}"),
+            }
+            opts = args.placement.opts(self, depends_on=[*args.foundation, *args.edge_ready])
+            route = k8s.apiextensions.CustomResource(
+                f"{process.name}-route",
+                api_version=f"{edge_specs.GATEWAY_GROUP}/v1",
+                kind="HTTPRoute",
+                metadata=api(meta),
                 spec=api(
-                    app_network.ingress_spec(
+                    app_network.http_route_spec(
                         process,
-                        ingress_class=args.ingress_class,
+                        gateway=args.gateway,
+                        listener=listener,
                         host=args.domain,
-                        tls_secret=tls_secret,
                         public_docs=args.public_docs,
                     )
                 ),
-                opts=args.placement.opts(self, depends_on=[*args.foundation, *args.ingress_ready]),
+                opts=opts,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{process.name}-edge-traffic",
+                api_version=f"{edge_specs.ENVOY_GATEWAY_GROUP}/v1alpha1",
+                kind="BackendTrafficPolicy",
+                metadata=api(meta),
+                spec=api(app_network.traffic_policy_spec(process.name)),
+                opts=args.placement.opts(self, depends_on=[route]),
             )
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from app import contract
+from infra.components.edge import PROXY_SOURCE_NETWORKS
 from infra.components.placement import labels
 from infra.config_model import ServiceConfig
 
@@ -26,10 +27,10 @@ DAPR_API_TOKEN_SECRET = "taskstream-dapr-api-token"  # noqa: S105  (app -> daprd
 DAPR_TOKEN_KEY = "token"  # noqa: S105
 SERVICE_ACCOUNT = "taskstream"
 DAPR_METRICS_PORT = 9090
-# The pod network of DOKS (without VPC-native networking), kind and minikube: the edge's
-# pods connect to the API from it. Only the ingress and monitoring namespaces may reach
-# the API's port at all (app_network), so no other pod can forge a client address.
-EDGE_SOURCE_NETWORKS = ("10.244.0.0/16",)
+# Where the edge's proxies connect to the API from (infra/components/edge.py). Only the
+# proxies and Prometheus may reach the API's port at all (app_network), so no other pod
+# can forge a client address.
+EDGE_SOURCE_NETWORKS = PROXY_SOURCE_NETWORKS
 
 
 def selector(process: contract.Process) -> dict[str, str]:

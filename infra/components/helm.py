@@ -33,14 +33,17 @@ def release(
     """
     if placement.render_only:
         return _NotRendered(name, chart, parent)
+    mirror = placement.chart_repository
+    # Helm takes an OCI chart as one URL and refuses a repository beside it.
+    from_oci = chart.oci and mirror is None
     return k8s.helm.v3.Release(
         name,
         name=name,
-        chart=chart.name,
+        chart=f"{chart.repository}/{chart.name}" if from_oci else chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-            repo=placement.chart_repository or chart.repository
-        ),
+        repository_opts=None
+        if from_oci
+        else k8s.helm.v3.RepositoryOptsArgs(repo=mirror or chart.repository),
         namespace=namespace,
         values=values,
         # Redpanda's and kube-prometheus-stack's hook Jobs must finish before dependents start.

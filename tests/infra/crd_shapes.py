@@ -1,7 +1,9 @@
 """Minimal JSON Schemas of the custom resources we declare, written from the CRDs of the pinned
 charts (Dapr 1.18.3 charts/dapr/crds, prometheus-operator in kube-prometheus-stack 88.5.3,
-cert-manager v1.21.1). They reject unknown top-level and spec fields, catching typos the
-API server would otherwise prune silently."""
+cert-manager v1.21.1, and from Envoy Gateway v1.9.0 charts/gateway-helm/charts/crds: its own
+CRDs and the Gateway API v1.6.1 CRDs it ships). They reject unknown top-level and spec fields,
+catching typos the API server would otherwise prune silently. The Gateway API shapes admit
+only standard-channel fields, though the chart installs the experimental channel."""
 
 from __future__ import annotations
 
@@ -69,7 +71,286 @@ _RULE = _object(
 _ENDPOINT = _object({"port": _STRING, "path": _STRING, "interval": _STRING}, ["port"])
 _NAMESPACES = _object({"matchNames": _STRINGS, "any": {"type": "boolean"}}, [])
 
+_INT = {"type": "integer"}
+_POLICY_TARGETS = {
+    "type": "array",
+    "items": _object(
+        {"group": _STRING, "kind": _STRING, "name": _STRING}, ["group", "kind", "name"]
+    ),
+}
+_PARENT_REFS = {
+    "type": "array",
+    "items": _object(
+        {
+            "group": _STRING,
+            "kind": _STRING,
+            "namespace": _STRING,
+            "name": _STRING,
+            "sectionName": _STRING,
+            "port": _INT,
+        },
+        ["name"],
+    ),
+}
+_ALLOWED_ROUTES = _object(
+    {
+        "namespaces": _object(
+            {"from": {"enum": ["All", "Same", "Selector", "None"]}, "selector": {"type": "object"}},
+            [],
+        ),
+        "kinds": {"type": "array"},
+    },
+    [],
+)
+_LISTENER = _object(
+    {
+        "name": _STRING,
+        "hostname": _STRING,
+        "port": _INT,
+        "protocol": _STRING,
+        "tls": _object(
+            {
+                "mode": {"enum": ["Terminate", "Passthrough"]},
+                "certificateRefs": {
+                    "type": "array",
+                    "items": _object(
+                        {"group": _STRING, "kind": _STRING, "name": _STRING, "namespace": _STRING},
+                        ["name"],
+                    ),
+                },
+                "options": {"type": "object"},
+            },
+            [],
+        ),
+        "allowedRoutes": _ALLOWED_ROUTES,
+    },
+    ["name", "port", "protocol"],
+)
+_PATH_MATCH = _object(
+    {"type": {"enum": ["Exact", "PathPrefix", "RegularExpression"]}, "value": _STRING}, []
+)
+_ROUTE_RULE = _object(
+    {
+        "name": _STRING,
+        "matches": {
+            "type": "array",
+            "items": _object(
+                {
+                    "path": _PATH_MATCH,
+                    "headers": {"type": "array"},
+                    "queryParams": {"type": "array"},
+                    "method": _STRING,
+                },
+                [],
+            ),
+        },
+        "filters": {
+            "type": "array",
+            "items": _object(
+                {
+                    "type": _STRING,
+                    "requestRedirect": _object(
+                        {
+                            "scheme": {"enum": ["http", "https"]},
+                            "hostname": _STRING,
+                            "path": {"type": "object"},
+                            "port": _INT,
+                            "statusCode": {"enum": [301, 302, 303, 307, 308]},
+                        },
+                        [],
+                    ),
+                    "requestHeaderModifier": {"type": "object"},
+                    "responseHeaderModifier": {"type": "object"},
+                    "urlRewrite": {"type": "object"},
+                },
+                ["type"],
+            ),
+        },
+        "backendRefs": {
+            "type": "array",
+            "items": _object(
+                {
+                    "group": _STRING,
+                    "kind": _STRING,
+                    "name": _STRING,
+                    "namespace": _STRING,
+                    "port": _INT,
+                    "weight": _INT,
+                },
+                ["name"],
+            ),
+        },
+        "timeouts": {"type": "object"},
+    },
+    [],
+)
+_RESOURCES = _object(
+    {
+        "requests": {"type": "object", "additionalProperties": _STRING},
+        "limits": {"type": "object", "additionalProperties": _STRING},
+    },
+    [],
+)
+_ENVOY_SERVICE = _object(
+    {
+        "name": _STRING,
+        "type": {"enum": ["ClusterIP", "LoadBalancer", "NodePort"]},
+        "annotations": {"type": "object", "additionalProperties": _STRING},
+        "labels": {"type": "object", "additionalProperties": _STRING},
+        "externalTrafficPolicy": {"enum": ["Local", "Cluster"]},
+        "loadBalancerClass": _STRING,
+        "loadBalancerSourceRanges": _STRINGS,
+    },
+    [],
+)
+_ENVOY_KUBERNETES = _object(
+    {
+        "envoyDeployment": _object(
+            {
+                "replicas": _INT,
+                "container": _object({"resources": _RESOURCES, "env": {"type": "array"}}, []),
+                "pod": {"type": "object"},
+                "strategy": {"type": "object"},
+            },
+            [],
+        ),
+        "envoyService": _ENVOY_SERVICE,
+        "envoyPDB": _object({"minAvailable": _INT, "maxUnavailable": _INT}, []),
+        "envoyHpa": {"type": "object"},
+    },
+    [],
+)
+_RATE_LIMIT_RULE = _object(
+    {
+        "clientSelectors": {
+            "type": "array",
+            "items": _object(
+                {
+                    "sourceCIDR": _object(
+                        {
+                            "type": {"enum": ["Exact", "Distinct"]},
+                            "value": _STRING,
+                            "invert": {"type": "boolean"},
+                        },
+                        ["value"],
+                    ),
+                    "headers": {"type": "array"},
+                    "methods": {"type": "array"},
+                    "path": {"type": "object"},
+                    "queryParams": {"type": "array"},
+                },
+                [],
+            ),
+        },
+        "limit": _object(
+            {
+                "requests": _INT,
+                "unit": {"enum": ["Second", "Minute", "Hour", "Day", "Week", "Month", "Year"]},
+            },
+            ["requests", "unit"],
+        ),
+        "shared": {"type": "boolean"},
+    },
+    ["limit"],
+)
+
 SHAPES: dict[str, Schema] = {
+    "gateway.networking.k8s.io/v1/GatewayClass": _kind(
+        _object(
+            {
+                "controllerName": _STRING,
+                "parametersRef": _object(
+                    {"group": _STRING, "kind": _STRING, "name": _STRING, "namespace": _STRING},
+                    ["group", "kind", "name"],
+                ),
+                "description": _STRING,
+            },
+            ["controllerName"],
+        )
+    ),
+    "gateway.networking.k8s.io/v1/Gateway": _kind(
+        _object(
+            {
+                "gatewayClassName": _STRING,
+                "listeners": {"type": "array", "items": _LISTENER, "minItems": 1},
+                "addresses": {"type": "array"},
+                "infrastructure": {"type": "object"},
+            },
+            ["gatewayClassName", "listeners"],
+        )
+    ),
+    "gateway.networking.k8s.io/v1/HTTPRoute": _kind(
+        _object(
+            {
+                "parentRefs": _PARENT_REFS,
+                "hostnames": _STRINGS,
+                "rules": {"type": "array", "items": _ROUTE_RULE},
+            },
+            [],
+        )
+    ),
+    "gateway.envoyproxy.io/v1alpha1/EnvoyProxy": _kind(
+        _object(
+            {
+                "provider": _object(
+                    {"type": {"enum": ["Kubernetes", "Custom"]}, "kubernetes": _ENVOY_KUBERNETES},
+                    ["type"],
+                ),
+                "logging": {"type": "object"},
+                "telemetry": {"type": "object"},
+                "shutdown": {"type": "object"},
+            },
+            [],
+        )
+    ),
+    "gateway.envoyproxy.io/v1alpha1/ClientTrafficPolicy": _kind(
+        _object(
+            {
+                "targetRefs": _POLICY_TARGETS,
+                "proxyProtocol": _object({"optional": {"type": "boolean"}}, []),
+                "clientIPDetection": _object(
+                    {
+                        "xForwardedFor": _object(
+                            {
+                                "numTrustedHops": {"type": "integer", "minimum": 0},
+                                "trustedCIDRs": _STRINGS,
+                            },
+                            [],
+                        ),
+                        "customHeader": {"type": "object"},
+                        "directSourceIP": {"type": "object"},
+                    },
+                    [],
+                ),
+                "headers": {"type": "object"},
+                "timeout": {"type": "object"},
+                "connection": {"type": "object"},
+                "tls": {"type": "object"},
+            },
+            ["targetRefs"],
+        )
+    ),
+    "gateway.envoyproxy.io/v1alpha1/BackendTrafficPolicy": _kind(
+        _object(
+            {
+                "targetRefs": _POLICY_TARGETS,
+                "rateLimit": _object(
+                    {
+                        "local": _object(
+                            {"rules": {"type": "array", "items": _RATE_LIMIT_RULE, "maxItems": 16}},
+                            ["rules"],
+                        ),
+                        "global": {"type": "object"},
+                    },
+                    [],
+                ),
+                "requestBuffer": _object({"limit": _STRING}, ["limit"]),
+                "timeout": {"type": "object"},
+                "retry": {"type": "object"},
+            },
+            ["targetRefs"],
+        )
+    ),
     "dapr.io/v1alpha1/Component": _kind(
         _object(
             {

@@ -10,12 +10,10 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
+from app.render.schema import CRD_GROUPS
 from infra import versions
 from infra.offline import Recording, reveal
 from tests.infra.crd_shapes import SHAPES
-
-# Resources the program declares whose schema lives in a CRD, not in Kubernetes itself.
-CRD_GROUPS = ("dapr.io/", "monitoring.coreos.com/", "cert-manager.io/")
 
 
 def _manifest(resource_inputs: dict[str, Any]) -> dict[str, Any]:

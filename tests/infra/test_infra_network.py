@@ -1,4 +1,5 @@
-"""The app's NetworkPolicies: the notifier reaches public HTTPS only, never internal addresses."""
+"""The app's NetworkPolicies: the notifier reaches public HTTPS only, never internal addresses;
+only the edge's proxies reach the API and cert-manager's HTTP-01 solver."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from typing import Any
 import pytest
 
 from app import contract
+from infra.components import edge
 from infra.components.app_network import Peers, network_policies
 from infra.components.app_workloads import selector
+from tests.infra.stacks import recording
 
 Manifest = dict[str, Any]
 
 
 def _peers(database_namespace: str | None) -> Peers:
     return Peers(
-        ingress_namespace="ingress-nginx",
+        edge_namespace=edge.EDGE_NAMESPACE,
         monitoring_namespace="monitoring",
         dapr_namespace="dapr-system",
         broker_namespace="redpanda",
@@ -84,3 +87,110 @@ def test_the_webhook_egress_excepts_exactly_the_declared_non_public_ranges() -> 
     [peer] = rule["to"]
     assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
     assert peer["ipBlock"]["except"] == list(contract.NON_PUBLIC_IPV4_RANGES)
+
+
+APP_NAMESPACE = "taskstream"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+# A proxy pod as Envoy Gateway labels it, and a solver pod as cert-manager labels it.
+PROXY = {**edge.PROXY_POD_LABELS, "gateway.envoyproxy.io/owning-gateway-namespace": APP_NAMESPACE}
+SOLVER = {
+    **edge.ACME_SOLVER_POD_LABELS,
+    "acme.cert-manager.io/http-domain": "1234",
+    "acme.cert-manager.io/http-token": "5678",
+}
+CONTROLLER = {"app.kubernetes.io/name": "gateway-helm", "control-plane": "envoy-gateway"}
+
+
+def _matches(selector_: Manifest, labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector_.get("matchLabels", {}).items())
+
+
+def _peer_admits(peer: Manifest, namespace: str, labels: dict[str, str]) -> bool:
+    if "ipBlock" in peer:
+        return False  # pods are addressed by selectors here, never by ranges
+    namespace_selector = peer.get("namespaceSelector")
+    if namespace_selector is None:
+        in_namespace = namespace == APP_NAMESPACE  # a bare podSelector means the policy's own
+    else:
+        in_namespace = _matches(namespace_selector, {"kubernetes.io/metadata.name": namespace})
+    return in_namespace and _matches(peer.get("podSelector", {}), labels)
+
+
+def _may_connect(
+    policies: dict[str, Manifest],
+    *,
+    source: tuple[str, dict[str, str]],
+    target: dict[str, str],
+    port: int,
+) -> bool:
+    """Whether any ingress rule of the app namespace admits the source pod to `target`'s port."""
+    for policy in policies.values():
+        if "Ingress" not in policy["policyTypes"] or not _matches(policy["podSelector"], target):
+            continue
+        for rule in policy.get("ingress", []):
+            ports = rule.get("ports")
+            if ports is not None and not any(p["port"] == port for p in ports):
+                continue
+            if "from" not in rule or any(_peer_admits(p, *source) for p in rule["from"]):
+                return True
+    return False
+
+
+def test_the_edge_proxies_reach_the_acme_solver_when_the_stack_has_tls() -> None:
+    policies = network_policies(_peers(None), acme_http01=True)
+    assert _may_connect(
+        policies, source=(edge.EDGE_NAMESPACE, PROXY), target=SOLVER, port=edge.ACME_SOLVER_PORT
+    ), "Let's Encrypt's HTTP-01 request dies at the solver pod: the certificate never issues"
+
+
+@pytest.mark.parametrize(
+    ("source", "port"),
+    [
+        ((edge.EDGE_NAMESPACE, CONTROLLER), edge.ACME_SOLVER_PORT),
+        ((APP_NAMESPACE, selector(contract.API)), edge.ACME_SOLVER_PORT),
+        (("default", PROXY), edge.ACME_SOLVER_PORT),
+        (("monitoring", {"app.kubernetes.io/name": "prometheus"}), edge.ACME_SOLVER_PORT),
+        ((edge.EDGE_NAMESPACE, PROXY), 8000),
+    ],
+    ids=["edge-controller", "app-pod", "look-alike-elsewhere", "prometheus", "other-port"],
+)
+def test_nothing_but_the_edge_proxies_reaches_the_solver(
+    source: tuple[str, dict[str, str]], port: int
+) -> None:
+    policies = network_policies(_peers(None), acme_http01=True)
+    assert not _may_connect(policies, source=source, target=SOLVER, port=port), (
+        f"{source} reaches the solver pod on {port}"
+    )
+
+
+def test_the_edge_proxies_reach_the_api_and_no_other_process() -> None:
+    policies = network_policies(_peers(None), acme_http01=True)
+    proxy = (edge.EDGE_NAMESPACE, PROXY)
+    assert _may_connect(policies, source=proxy, target=selector(contract.API), port=8000)
+    reached = [
+        process.name
+        for process in contract.PROCESSES
+        if not process.serves_http_api
+        and _may_connect(policies, source=proxy, target=selector(process), port=process.port)
+    ]
+    assert reached == [], f"the edge reaches {reached}"
+    assert not _may_connect(
+        policies,
+        source=(edge.EDGE_NAMESPACE, CONTROLLER),
+        target=selector(contract.API),
+        port=8000,
+    ), "every pod of the edge namespace reaches the API, not only the proxies"
+
+
+@pytest.mark.parametrize(("stack", "solver"), [("dev", True), ("prod", True), ("local", False)])
+def test_a_stack_opens_the_solver_path_exactly_when_it_issues_certificates(
+    stack: str, solver: bool
+) -> None:
+    policies = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in recording(stack).of_type(NETWORK_POLICY)
+    }
+    reaches = _may_connect(
+        policies, source=(edge.EDGE_NAMESPACE, PROXY), target=SOLVER, port=edge.ACME_SOLVER_PORT
+    )
+    assert reaches is solver, f"{stack}: solver reachable={reaches}, issues certificates={solver}"

@@ -9,7 +9,7 @@ import pytest
 
 from app import contract
 from infra import dapr_manifests, versions
-from infra.components import app, cluster, database, eventbus, local_database, registry
+from infra.components import app, cluster, database, edge, eventbus, local_database, registry
 from infra.components.topics import create_topics_script, topic_specs
 from infra.config_model import (
     AutoscaledPool,
@@ -72,6 +72,18 @@ def _cluster_config(min_nodes: int, max_nodes: int) -> ClusterConfig:
         worker_pool=AutoscaledPool("s-4vcpu-8gb", min_nodes, max_nodes),
         maintenance=MaintenanceWindow("sunday", "03:00"),
         vpc_ip_range="10.110.0.0/20",
+    )
+
+
+def _edge_args(*, acme_email: str | None, domain: str | None) -> edge.EdgeArgs:
+    return edge.EdgeArgs(
+        placement=MagicMock(),
+        ha=False,
+        load_balancer_name="taskstream-dev",
+        acme_email=acme_email,
+        gateway_namespace="taskstream",
+        monitoring_ready=MagicMock(),
+        domain=domain,
     )
 
 
@@ -141,6 +153,21 @@ VALIDATIONS = [
             )
         ),
         "acmeEmail",
+    ),
+    (
+        "edge ACME email without an @",
+        lambda: edge._validate(_edge_args(acme_email="platform.example.com", domain="a.example")),
+        "taskstream:acmeEmail",
+    ),
+    (
+        "edge public balancer without a domain",
+        lambda: edge._validate(_edge_args(acme_email="ops@example.com", domain=None)),
+        "taskstream:domain",
+    ),
+    (
+        "edge public balancer without a certificate email",
+        lambda: edge._validate(_edge_args(acme_email=None, domain="api.example.com")),
+        "taskstream:acmeEmail",
     ),
 ]
 

@@ -31,9 +31,17 @@ def test_a_load_balancer_service_fails() -> None:
     assert "LoadBalancer" in single(found)
 
 
-def test_the_ingress_controller_may_be_a_load_balancer() -> None:
-    controller = service("LoadBalancer", labels={"app.kubernetes.io/name": "ingress-nginx"})
-    assert messages([controller], "no-load-balancer-services") == []
+def test_the_edge_proxies_may_be_a_load_balancer() -> None:
+    proxies = service(
+        "LoadBalancer",
+        labels={"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"},
+    )
+    assert messages([proxies], "no-load-balancer-services") == []
+
+
+def test_the_retired_ingress_controller_is_no_longer_exempt() -> None:
+    old = service("LoadBalancer", labels={"app.kubernetes.io/name": "ingress-nginx"})
+    assert "LoadBalancer" in single(messages([old], "no-load-balancer-services"))
 
 
 def test_a_prod_deployment_with_two_replicas_passes() -> None:

@@ -34,10 +34,10 @@ pytestmark = pytest.mark.integration
 # What the real engine plans beyond what the program declares: the root Stack resource.
 # (Default providers are registered too, but `preview --json` does not list them.)
 ENGINE_CREATES = {"pulumi:pulumi:Stack": 1}
-# `Resource.get` reads an existing object; the mock engine records declarations only. dev has
-# no domain, so its api_url reads the ingress controller's Service (infra/program.py _api_url).
-EXTERNAL_READS = {
-    "dev": ["kubernetes:core/v1:Service::ingress-controller"],
+# `Resource.get` reads an existing object; the mock engine records declarations only. Every
+# DigitalOcean stack has a domain, so no api_url reads a Service (infra/program.py _api_url).
+EXTERNAL_READS: dict[str, list[str]] = {
+    "dev": [],
     # prod reads the registry name from dev's outputs (infra/components/registry.py).
     "prod": ["pulumi:pulumi:StackReference::registry-owner"],
     "local": [],

@@ -21,7 +21,7 @@ from tests.support.hashing import CountingHasher
 from tests.support.served import served
 
 AUTH = "/api/v1/auth"
-EDGE = "10.244.3.4"  # an ingress controller pod
+EDGE = "10.244.3.4"  # an edge proxy pod
 
 
 @contextmanager
