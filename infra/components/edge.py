@@ -14,6 +14,17 @@ from infra.components.placement import InCluster, api, labels
 INGRESS_NAMESPACE = "ingress-nginx"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 INGRESS_CLASS = "nginx"
+# The controller pods as the ingress-nginx chart labels them (4.15.1, templates/_helpers.tpl
+# selectorLabels plus the controller component): the network flow table names them.
+CONTROLLER_POD_LABELS = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/instance": "ingress-nginx",
+    "app.kubernetes.io/component": "controller",
+}
+# cert-manager runs an HTTP-01 solver pod beside the Ingress it answers for, with this label
+# (pkg/apis/acme/v1 SolverIdentificationLabelKey), listening on this port (acmesolver default).
+ACME_SOLVER_POD_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+ACME_SOLVER_PORT = 8089
 CLUSTER_ISSUER = "letsencrypt"
 LETSENCRYPT_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
 
