@@ -174,7 +174,13 @@ class Connections:
     def __str__(self) -> str:
         parts = []
         for protocol, ranges in sorted(self.ranges.items()):
-            ports = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in sorted(ranges))
+            merged: list[tuple[int, int]] = []
+            for low, high in sorted(ranges):
+                if merged and low <= merged[-1][1] + 1:
+                    merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+                else:
+                    merged.append((low, high))
+            ports = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in merged)
             parts.append(f"{protocol} {ports}")
         return "; ".join(parts)
 
