@@ -5,6 +5,9 @@ workloads to network-config-analyzer and requires every flow below to be allowed
 other connection to or from a pod of a default-deny namespace to be denied. Endpoints are
 named by the constants of the components that create them, so the table follows a chart's or
 a namespace's change; a new workload in a default-deny namespace needs its rows here.
+Traffic that neither starts nor ends in a default-deny namespace (the API server and
+metrics-server, Prometheus and its exporters) is governed by no policy of ours and has no
+rows; a namespace that starts denying by default brings its own.
 """
 
 from __future__ import annotations
