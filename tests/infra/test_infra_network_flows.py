@@ -9,7 +9,7 @@ import pytest
 
 from infra.network_flows import ACME_SOLVER, network
 from infra.offline import Recording
-from tests.infra import network_analysis
+from tests.infra import network_analysis, network_analyzer
 from tests.infra.stacks import recording, stack_config
 
 Manifest = dict[str, Any]
@@ -183,7 +183,7 @@ def _tiny_cluster(peers: list[Manifest]) -> list[Manifest]:
 def test_the_analyzer_reads_selectors_as_kubernetes_documents(
     peers: list[Manifest], reaching: set[str]
 ) -> None:
-    allowed = network_analysis.analyze(_tiny_cluster(peers))
+    allowed = network_analyzer.analyze(_tiny_cluster(peers))
     found = {
         f"{source[1]}/{source[2]}"
         for (source, destination), connections in allowed.items()
