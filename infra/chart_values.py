@@ -11,6 +11,10 @@ Values = dict[str, Any]
 
 REDPANDA_FULLNAME = "redpanda"
 REDPANDA_KAFKA_PORT = 9093
+# The chart's other internal listeners (charts/redpanda/chart/values.yaml, 25.3.8): brokers
+# replicate over RPC, and the admin API serves metrics, cluster config and health.
+REDPANDA_ADMIN_PORT = 9644
+REDPANDA_RPC_PORT = 33145
 # Names of Kubernetes Secrets, not secret values.
 GRAFANA_ADMIN_SECRET_NAME = "grafana-admin"  # noqa: S105
 ALERT_WEBHOOKS_SECRET_NAME = "alert-webhooks"  # noqa: S105

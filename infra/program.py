@@ -8,13 +8,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import chart_values
+from infra.components import dapr as dapr_component
+from infra.components import edge as edge_component
+from infra.components import eventbus_network
+from infra.components import monitoring as monitoring_component
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
 from infra.components.app_network import Peers
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
-from infra.components.database import Database, DatabaseArgs
-from infra.components.edge import EDGE_NAMESPACE, Edge, EdgeArgs
+from infra.components.database import POOL_PORT, SERVER_PORT, Database, DatabaseArgs
+from infra.components.edge import Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
@@ -30,7 +35,9 @@ class _DatabaseAccess:
     url: pulumi.Output[str]  # the app role's connection
     admin_url: pulumi.Output[str]  # the admin's, used only to grant the app role
     role: str
-    peer: tuple[str | None, int]  # where NetworkPolicies must let the app reach it
+    # Where NetworkPolicies must let the app reach it: namespace (None: outside the cluster),
+    # the app's port and the admin's port.
+    peer: tuple[str | None, int, int]
 
 
 def build(config: StackConfig) -> dict[str, Any]:
@@ -106,7 +113,12 @@ def build(config: StackConfig) -> dict[str, Any]:
     )
     eventbus = EventBus(
         "eventbus",
-        EventBusArgs(config=config.redpanda, placement=placement, depends_on=[monitoring.release]),
+        EventBusArgs(
+            config=config.redpanda,
+            placement=placement,
+            client_namespace=APP_NAMESPACE,
+            depends_on=[monitoring.release],
+        ),
     )
     foundation = AppFoundation(
         "app-foundation",
@@ -155,13 +167,18 @@ def build(config: StackConfig) -> dict[str, Any]:
             pull_secret=pull_json is not None,
             dapr_config=dapr.configuration_name,
             peers=Peers(
-                edge_namespace=EDGE_NAMESPACE,
-                monitoring_namespace="monitoring",
-                dapr_namespace="dapr-system",
-                broker_namespace="redpanda",
-                broker_port=9093,
+                edge_namespace=edge_component.EDGE_NAMESPACE,
+                edge_pod_labels=edge_component.PROXY_POD_LABELS,
+                monitoring_namespace=monitoring_component.NAMESPACE,
+                prometheus_pod_labels=monitoring_component.PROMETHEUS_POD_LABELS,
+                dapr_namespace=dapr_component.SYSTEM_NAMESPACE,
+                dapr_control_plane=dapr_component.CONTROL_PLANE_PORTS,
+                broker_namespace=eventbus.namespace,
+                broker_pod_labels=eventbus_network.BROKER_POD_LABELS,
+                broker_port=chart_values.REDPANDA_KAFKA_PORT,
                 database_namespace=database.peer[0],
                 database_port=database.peer[1],
+                database_admin_port=database.peer[2],
             ),
             gateway=edge.gateway,
             https=edge.https,
@@ -190,10 +207,13 @@ def _database(
     """How the app and its admin reach the database, and where NetworkPolicies must allow."""
     if isinstance(config.database, InClusterDatabaseConfig):
         local = InClusterDatabase(
-            "database", InClusterDatabaseArgs(config=config.database, placement=placement)
+            "database",
+            InClusterDatabaseArgs(
+                config=config.database, placement=placement, client_namespace=APP_NAMESPACE
+            ),
         )
         return _DatabaseAccess(
-            local.url, local.admin_url, local.role, (local.namespace_name, local.port)
+            local.url, local.admin_url, local.role, (local.namespace_name, local.port, local.port)
         )
     assert cluster is not None, "a managed database needs DOKS"
     assert config.cluster is not None, "a managed database needs a region"
@@ -208,8 +228,9 @@ def _database(
             protect=prod_like,
         ),
     )
-    # 25060 is the server itself (the admin's grant), 25061 the pool (the app).
-    return _DatabaseAccess(managed.url, managed.admin_url, managed.role, (None, 25061))
+    return _DatabaseAccess(
+        managed.url, managed.admin_url, managed.role, (None, POOL_PORT, SERVER_PORT)
+    )
 
 
 def _api_url(config: StackConfig) -> str:

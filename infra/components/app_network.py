@@ -2,94 +2,120 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from app import contract
 from infra.components import edge, edge_specs
-from infra.components.app_workloads import DAPR_METRICS_PORT, selector
+from infra.components.app_workloads import (
+    DAPR_METRICS_PORT,
+    GRANT_JOB,
+    MIGRATE_JOB,
+    NAME_LABEL,
+    pod_name,
+    selector,
+)
+from infra.components.netpol import (
+    ANYWHERE,
+    default_deny,
+    dns_egress,
+    names_selector,
+    namespace_peer,
+    pods_peer,
+    ports,
+)
 
 Manifest = dict[str, Any]
-
-DAPR_SIDECAR_INTERNAL_GRPC = 50002
-DNS_PORT = 53
 
 
 @dataclass(frozen=True)
 class Peers:
-    """Namespaces and ports the app pods exchange traffic with."""
+    """The pods and ports the app's pods exchange traffic with (infra/network_flows.py)."""
 
     edge_namespace: str
+    edge_pod_labels: Mapping[str, str]
     monitoring_namespace: str
+    prometheus_pod_labels: Mapping[str, str]
     dapr_namespace: str
+    # Control-plane pods' `app` label -> the port daprd dials on them.
+    dapr_control_plane: Mapping[str, int]
     broker_namespace: str
+    broker_pod_labels: Mapping[str, str]
     broker_port: int
+    # None: a managed database outside the cluster, reached by address.
     database_namespace: str | None
     database_port: int
+    # Where the grant Job connects as the database's admin.
+    database_admin_port: int
 
 
-def _namespace(name: str) -> Manifest:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+PROCESS_NAMES = tuple(process.name for process in contract.PROCESSES)
 
 
-def _ports(*ports: int, protocol: str = "TCP") -> list[Manifest]:
-    return [{"protocol": protocol, "port": port} for port in ports]
+def _named(*names: str) -> Manifest:
+    """The pods of these processes and Jobs."""
+    return names_selector(NAME_LABEL, [pod_name(name) for name in names])
 
 
-def _edge_proxies(peers: Peers) -> Manifest:
-    # Both selectors in one peer: the proxy pods of our Gateway in the edge namespace, not
-    # the controller or anything else that may run there.
+def _database_egress(peers: Peers, pods: Manifest, port: int) -> Manifest:
+    if peers.database_namespace is None:
+        # A managed database lives outside the cluster; its firewall admits only our nodes.
+        to: Manifest = {"ipBlock": {"cidr": ANYWHERE}}
+    else:
+        to = namespace_peer(peers.database_namespace)
     return {
-        **_namespace(peers.edge_namespace),
-        "podSelector": {"matchLabels": dict(edge.PROXY_POD_LABELS)},
+        "podSelector": pods,
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [to], "ports": ports(port)}],
     }
 
 
 def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Manifest]:
-    """Policy name -> spec, for the app namespace (which holds the Gateway, so cert-manager
-    runs its HTTP-01 solver pods here when `acme_http01`)."""
-    everyone: Manifest = {"podSelector": {}}
-    database_peer: Manifest
-    if peers.database_namespace is None:
-        # A managed database lives outside the cluster; its firewall admits only our nodes.
-        database_peer = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(25060, 25061)}
-    else:
-        database_peer = {
-            "to": [_namespace(peers.database_namespace)],
-            "ports": _ports(peers.database_port),
-        }
+    """Policy name -> spec, for the app namespace: each pod gets only its own flows. The
+    namespace holds the Gateway, so cert-manager runs its HTTP-01 solver pods here when
+    `acme_http01`."""
+    processes = _named(*PROCESS_NAMES)
     policies: dict[str, Manifest] = {
-        "default-deny": {**everyone, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            **everyone,
-            "policyTypes": ["Egress"],
-            "egress": [{"ports": _ports(DNS_PORT, protocol="UDP") + _ports(DNS_PORT)}],
-        },
-        "allow-platform-egress": {
-            **everyone,
+        "default-deny": default_deny(),
+        "allow-dns": dns_egress(_named(*PROCESS_NAMES, GRANT_JOB, MIGRATE_JOB)),
+        # Every daprd holds certificates from sentry, its resources from the operator, and
+        # streams to placement and the scheduler.
+        "allow-dapr-control-plane": {
+            "podSelector": processes,
             "policyTypes": ["Egress"],
             "egress": [
-                # Sidecars talk to sentry, operator, placement and scheduler.
-                {"to": [_namespace(peers.dapr_namespace)]},
-                {"to": [_namespace(peers.broker_namespace)], "ports": _ports(peers.broker_port)},
-                {"to": [{"podSelector": {}}], "ports": _ports(DAPR_SIDECAR_INTERNAL_GRPC)},
-                database_peer,
+                {"to": [pods_peer(peers.dapr_namespace, {"app": app})], "ports": ports(port)}
+                for app, port in sorted(peers.dapr_control_plane.items())
             ],
         },
-        "allow-sidecar-mesh": {
-            **everyone,
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": [{"podSelector": {}}], "ports": _ports(DAPR_SIDECAR_INTERNAL_GRPC)}
+        # Every process's daprd loads the pub/sub component (scoped to all app ids).
+        "allow-broker-egress": {
+            "podSelector": processes,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [pods_peer(peers.broker_namespace, peers.broker_pod_labels)],
+                    "ports": ports(peers.broker_port),
+                }
             ],
         },
+        # The app role through the pool; the admin only for the grant Job.
+        "allow-database": _database_egress(
+            peers, _named(*PROCESS_NAMES, MIGRATE_JOB), peers.database_port
+        ),
+        "allow-database-admin": _database_egress(
+            peers, _named(GRANT_JOB), peers.database_admin_port
+        ),
         "allow-metrics-scrape": {
-            **everyone,
+            "podSelector": processes,
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [_namespace(peers.monitoring_namespace)],
-                    "ports": _ports(contract.HTTP_PORT, DAPR_METRICS_PORT),
+                    "from": [pods_peer(peers.monitoring_namespace, peers.prometheus_pod_labels)],
+                    "ports": ports(
+                        *sorted({p.port for p in contract.PROCESSES} | {DAPR_METRICS_PORT})
+                    ),
                 }
             ],
         },
@@ -99,7 +125,12 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
             policies[f"allow-edge-{process.name}"] = {
                 "podSelector": {"matchLabels": selector(process)},
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [_edge_proxies(peers)], "ports": _ports(process.port)}],
+                "ingress": [
+                    {
+                        "from": [pods_peer(peers.edge_namespace, peers.edge_pod_labels)],
+                        "ports": ports(process.port),
+                    }
+                ],
             }
     if acme_http01:
         # Let's Encrypt's validation request reaches the solver through the Gateway, so the
@@ -107,15 +138,20 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
         policies["allow-edge-acme-solver"] = {
             "podSelector": {"matchLabels": dict(edge.ACME_SOLVER_POD_LABELS)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [_edge_proxies(peers)], "ports": _ports(edge.ACME_SOLVER_PORT)}],
+            "ingress": [
+                {
+                    "from": [pods_peer(peers.edge_namespace, peers.edge_pod_labels)],
+                    "ports": ports(edge.ACME_SOLVER_PORT),
+                }
+            ],
         }
     # The notifier delivers user webhooks: anywhere public on the internet over HTTPS, never
     # to the cluster, the node network or metadata endpoints (the sender refuses the same).
-    public_internet = {"cidr": "0.0.0.0/0", "except": list(contract.NON_PUBLIC_IPV4_RANGES)}
+    public_internet = {"cidr": ANYWHERE, "except": list(contract.NON_PUBLIC_IPV4_RANGES)}
     policies["allow-webhook-egress"] = {
         "podSelector": {"matchLabels": selector(contract.NOTIFIER)},
         "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": public_internet}], "ports": _ports(contract.WEBHOOK_PORT)}],
+        "egress": [{"to": [{"ipBlock": public_internet}], "ports": ports(contract.WEBHOOK_PORT)}],
     }
     return policies
 

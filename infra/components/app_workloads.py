@@ -31,10 +31,19 @@ DAPR_METRICS_PORT = 9090
 # proxies and Prometheus may reach the API's port at all (app_network), so no other pod
 # can forge a client address.
 EDGE_SOURCE_NETWORKS = PROXY_SOURCE_NETWORKS
+# The Jobs' names; their pods are labelled with pod_name(job).
+GRANT_JOB = "db-grant"
+MIGRATE_JOB = "migrate"
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def pod_name(name: str) -> str:
+    """The app.kubernetes.io/name of a process's or Job's pods."""
+    return f"taskstream-{name}"
 
 
 def selector(process: contract.Process) -> dict[str, str]:
-    return {"app.kubernetes.io/name": f"taskstream-{process.name}"}
+    return {NAME_LABEL: pod_name(process.name)}
 
 
 def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
@@ -204,14 +213,14 @@ def db_grant_job_spec(*, image: str, env: list[Manifest], pull_secret: bool, rol
     """`taskstream db-grant` as the database admin: lets ``role`` create in schema public."""
     args = [*contract.DB_GRANT_ARGS, "--role", role]
     return _job_spec(
-        "db-grant", args, image=image, env=admin_environment(env), pull_secret=pull_secret
+        GRANT_JOB, args, image=image, env=admin_environment(env), pull_secret=pull_secret
     )
 
 
 def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) -> Manifest:
     """`taskstream migrate` once per image; no sidecar, so the Job can complete."""
     return _job_spec(
-        "migrate", list(contract.MIGRATE_ARGS), image=image, env=env, pull_secret=pull_secret
+        MIGRATE_JOB, list(contract.MIGRATE_ARGS), image=image, env=env, pull_secret=pull_secret
     )
 
 
@@ -234,7 +243,7 @@ def _job_spec(
         "backoffLimit": 4,
         "activeDeadlineSeconds": 600,
         "template": {
-            "metadata": {"labels": labels(f"taskstream-{name}")},
+            "metadata": {"labels": labels(pod_name(name))},
             "spec": _pod_spec([container], pull_secret=pull_secret, restart_policy="Never"),
         },
     }

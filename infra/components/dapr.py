@@ -12,6 +12,15 @@ from infra.components import helm
 from infra.components.placement import InCluster, labels
 
 SYSTEM_NAMESPACE = "dapr-system"
+# The control-plane pods every daprd dials (by their `app` label) and the pod port it reaches
+# behind each Service: sentry and operator map 443 to these, placement and scheduler are
+# headless (dapr/dapr charts/dapr/charts/dapr_{sentry,operator,placement,scheduler}, 1.18).
+CONTROL_PLANE_PORTS = {
+    "dapr-sentry": 50001,
+    "dapr-operator": 6500,
+    "dapr-placement-server": 50005,
+    "dapr-scheduler-server": 50006,
+}
 
 
 @dataclass(frozen=True)

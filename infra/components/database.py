@@ -12,6 +12,10 @@ from infra.config_model import ManagedDatabaseConfig
 
 DATABASE_NAME = "taskstream"
 USER_NAME = "taskstream"
+# DigitalOcean's managed PostgreSQL: the server itself (the admin's grant) and the connection
+# pools (the app), on the cluster's private address.
+SERVER_PORT = 25060
+POOL_PORT = 25061
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,28 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import chart_values, versions
-from infra.components import helm
+from infra.components import eventbus_network, helm, monitoring
 from infra.components.placement import InCluster, api, labels
 from infra.components.topics import create_topics_script, topic_specs
 from infra.config_model import RedpandaConfig
+
+NAMESPACE = "redpanda"
 
 
 @dataclass(frozen=True)
 class EventBusArgs:
     config: RedpandaConfig
     placement: InCluster
-    namespace: str = "redpanda"
+    # The namespace whose pods publish and subscribe (its own policies say which may).
+    client_namespace: str
+    namespace: str = NAMESPACE
     # The chart's ServiceMonitor needs the monitoring CRDs first.
     depends_on: Sequence[pulumi.Resource] = ()
 
 
 class EventBus(pulumi.ComponentResource):
-    """Creates the redpanda namespace, the Redpanda release and a Job that declares the topics.
+    """Creates the redpanda namespace, its NetworkPolicies (default deny, then the brokers'
+    peers), the Redpanda release and a Job that declares the topics.
 
     Outputs: brokers (the internal Kafka bootstrap address), topics_job (ready when topics exist).
     """
@@ -37,6 +42,7 @@ class EventBus(pulumi.ComponentResource):
         ns = helm.namespace(
             args.namespace, placement=placement, parent=self, labels=labels("redpanda")
         )
+        policies = self._create_network_policies(args, ns)
         self.release = helm.release(
             "redpanda",
             chart=versions.REDPANDA,
@@ -44,12 +50,34 @@ class EventBus(pulumi.ComponentResource):
             values=chart_values.redpanda_values(args.config),
             placement=placement,
             parent=self,
-            depends_on=[ns, *args.depends_on],
+            # The post-install hook and the brokers need their paths before they start.
+            depends_on=[ns, *policies, *args.depends_on],
             timeout_seconds=900,
         )
+        self.namespace = args.namespace
         self.brokers = chart_values.redpanda_brokers(args.namespace)
         self.topics_job = self._create_topics_job(name, args)
         self.register_outputs({"brokers": self.brokers, "topics_job": self.topics_job.id})
+
+    def _create_network_policies(
+        self, args: EventBusArgs, ns: k8s.core.v1.Namespace
+    ) -> list[k8s.networking.v1.NetworkPolicy]:
+        peers = eventbus_network.BrokerPeers(
+            client_namespace=args.client_namespace,
+            prometheus_namespace=monitoring.NAMESPACE,
+            prometheus_pod_labels=monitoring.PROMETHEUS_POD_LABELS,
+        )
+        return [
+            k8s.networking.v1.NetworkPolicy(
+                f"redpanda-netpol-{name}",
+                metadata=api(
+                    {"name": name, "namespace": args.namespace, "labels": labels("network")}
+                ),
+                spec=api(spec),
+                opts=args.placement.opts(self, depends_on=[ns]),
+            )
+            for name, spec in eventbus_network.network_policies(peers).items()
+        ]
 
     def _create_topics_job(self, name: str, args: EventBusArgs) -> k8s.batch.v1.Job:
         script = create_topics_script(topic_specs(), replicas=args.config.replication_factor)
@@ -73,12 +101,14 @@ class EventBus(pulumi.ComponentResource):
         # No fixed name: a changed topic list replaces the Job (its spec is immutable).
         return k8s.batch.v1.Job(
             f"{name}-topics",
-            metadata=api({"namespace": args.namespace, "labels": labels("redpanda-topics")}),
+            metadata=api(
+                {"namespace": args.namespace, "labels": labels(eventbus_network.TOPICS_JOB_NAME)}
+            ),
             spec=api(
                 {
                     "backoffLimit": 10,
                     "template": {
-                        "metadata": {"labels": labels("redpanda-topics")},
+                        "metadata": {"labels": labels(eventbus_network.TOPICS_JOB_NAME)},
                         "spec": {
                             "restartPolicy": "OnFailure",
                             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra import versions
-from infra.components import helm
+from infra.components import helm, netpol
 from infra.components.placement import InCluster, api, labels
 from infra.config_model import InClusterDatabaseConfig
 
@@ -24,10 +24,13 @@ DATABASE = "taskstream"
 class InClusterDatabaseArgs:
     config: InClusterDatabaseConfig
     placement: InCluster
+    # The namespace whose pods connect (its own egress policies say which may).
+    client_namespace: str
 
 
 class InClusterDatabase(pulumi.ComponentResource):
-    """Creates a namespace, a generated password Secret, a PostgreSQL StatefulSet and Service.
+    """Creates a namespace, NetworkPolicies that admit only the client namespace on the
+    PostgreSQL port, a generated password Secret, a PostgreSQL StatefulSet and Service.
 
     Outputs: url (secret), admin_url (secret), role, namespace_name, port.
 
@@ -65,11 +68,20 @@ class InClusterDatabase(pulumi.ComponentResource):
             ),
             opts=placement.opts(self, depends_on=[ns]),
         )
+        policies = [
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}",
+                metadata=api({"name": policy, "namespace": NAMESPACE, "labels": labels("network")}),
+                spec=api(spec),
+                opts=placement.opts(self, depends_on=[ns]),
+            )
+            for policy, spec in network_policies(args.client_namespace).items()
+        ]
         self.statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=api({"name": NAME, "namespace": NAMESPACE, "labels": labels(NAME)}),
             spec=api(_statefulset_spec(selector, args.config.storage)),
-            opts=placement.opts(self, depends_on=[secret, service]),
+            opts=placement.opts(self, depends_on=[secret, service, *policies]),
         )
         self.url: pulumi.Output[str] = pulumi.Output.secret(
             secret_password.apply(
@@ -84,6 +96,20 @@ class InClusterDatabase(pulumi.ComponentResource):
         self.namespace_name = NAMESPACE
         self.port = PORT
         self.register_outputs({"url": self.url})
+
+
+def network_policies(client_namespace: str) -> dict[str, netpol.Manifest]:
+    """The database takes connections from the client namespace only and opens none."""
+    return {
+        "default-deny": netpol.default_deny(),
+        "allow-clients": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [netpol.namespace_peer(client_namespace)], "ports": netpol.ports(PORT)}
+            ],
+        },
+    }
 
 
 def _statefulset_spec(selector: dict[str, str], storage: str) -> dict[str, object]:

@@ -17,6 +17,8 @@ from infra.config_model import MonitoringConfig
 
 NAMESPACE = "monitoring"
 RELEASE = "kube-prometheus-stack"
+# prometheus-operator labels every Prometheus server pod so; Grafana and Alertmanager differ.
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 GRAFANA_SERVICE = f"{RELEASE}-grafana"
 DASHBOARDS_DIR = Path(__file__).resolve().parent.parent / "dashboards"
 

@@ -20,12 +20,17 @@ Manifest = dict[str, Any]
 def _peers(database_namespace: str | None) -> Peers:
     return Peers(
         edge_namespace=edge.EDGE_NAMESPACE,
+        edge_pod_labels=dict(edge.PROXY_POD_LABELS),
         monitoring_namespace="monitoring",
+        prometheus_pod_labels={"app.kubernetes.io/name": "prometheus"},
         dapr_namespace="dapr-system",
+        dapr_control_plane={"dapr-sentry": 50001},
         broker_namespace="redpanda",
+        broker_pod_labels={"app.kubernetes.io/name": "redpanda"},
         broker_port=9093,
         database_namespace=database_namespace,
         database_port=5432,
+        database_admin_port=5432,
     )
 
 

@@ -127,14 +127,18 @@ VALIDATIONS = [
     (
         "broker namespace not lowercase",
         lambda: eventbus._validate(
-            eventbus.EventBusArgs(RedpandaConfig(2, "1Gi", "1", "1Gi"), MagicMock(), namespace="X")
+            eventbus.EventBusArgs(
+                RedpandaConfig(2, "1Gi", "1", "1Gi"), MagicMock(), "taskstream", namespace="X"
+            )
         ),
         "lowercase",
     ),
     (
         "local database storage malformed",
         lambda: local_database._validate(
-            local_database.InClusterDatabaseArgs(InClusterDatabaseConfig("big"), MagicMock())
+            local_database.InClusterDatabaseArgs(
+                InClusterDatabaseConfig("big"), MagicMock(), "taskstream"
+            )
         ),
         "dbStorage",
     ),
