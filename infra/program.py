@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import app_workloads
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
 from infra.components.app_network import Peers
@@ -196,6 +197,8 @@ def _database(
             vpc_id=cluster.vpc.id,
             cluster_id=cluster.cluster_id,
             protect=prod_like,
+            pool_size=app_workloads.pooled_connections(config.services),
+            direct_connections=app_workloads.direct_connections(),
         ),
     )
     # 25060 is the server itself (the admin's grant), 25061 the pool (the app).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from app import contract
@@ -30,6 +32,12 @@ DAPR_METRICS_PORT = 9090
 # pods connect to the API from it. Only the ingress and monitoring namespaces may reach
 # the API's port at all (app_network), so no other pod can forge a client address.
 EDGE_SOURCE_NETWORKS = ("10.244.0.0/16",)
+# app.db.make_engine lets a pod open max_overflow = pool_size connections beyond its pool.
+CONNECTIONS_PER_POOLED = 2
+# The Jobs run one statement at a time; one pooled connection is all they use.
+JOB_DB_POOL = 1
+# maxUnavailable 0 and no maxSurge: a rollout adds 25% of the replicas, rounded up.
+ROLLOUT_SURGE = 0.25
 
 
 def selector(process: contract.Process) -> dict[str, str]:
@@ -56,6 +64,33 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
         {"name": contract.ENV_CORS_ORIGINS, "value": cors_origins},
         {"name": contract.ENV_TRUSTED_PROXIES, "value": json.dumps(list(EDGE_SOURCE_NETWORKS))},
     ]
+
+
+def pool_environment(pool_size: int) -> Manifest:
+    return {"name": contract.ENV_DATABASE_POOL_SIZE, "value": str(pool_size)}
+
+
+def peak_pods(service: ServiceConfig) -> int:
+    """Pods of one process at once: its HPA's ceiling plus a rollout's surge on top."""
+    return service.max_replicas + math.ceil(service.max_replicas * ROLLOUT_SURGE)
+
+
+def pooled_connections(services: Mapping[str, ServiceConfig]) -> int:
+    """Client connections the processes and the migration Job can hold through the pool.
+
+    In session mode each one keeps a server connection for its whole life, and the
+    engine keeps its pooled connections open, so this is what the pool must have.
+    """
+    processes = sum(
+        peak_pods(service) * CONNECTIONS_PER_POOLED * service.db_pool
+        for service in services.values()
+    )
+    return processes + CONNECTIONS_PER_POOLED * JOB_DB_POOL
+
+
+def direct_connections() -> int:
+    """Connections straight to the server, beside the pool: the grant Job's (as the admin)."""
+    return CONNECTIONS_PER_POOLED * JOB_DB_POOL
 
 
 def dapr_token_environment() -> list[Manifest]:
@@ -122,7 +157,7 @@ def deployment_spec(
         "args": list(process.args),
         "ports": [{"name": "http", "containerPort": process.port}],
         # The injector gives these to daprd only; the app needs them as well.
-        "env": [*env, *dapr_token_environment()],
+        "env": [*env, pool_environment(service.db_pool), *dapr_token_environment()],
         "readinessProbe": {
             "httpGet": {"path": contract.READY_PATH, "port": "http"},
             "periodSeconds": 5,
@@ -221,7 +256,7 @@ def _job_spec(
         "name": name,
         "image": image,
         "args": args,
-        "env": env,
+        "env": [*env, pool_environment(JOB_DB_POOL)],
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
