@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from infra import versions
@@ -22,10 +23,12 @@ def redpanda_brokers(namespace: str) -> str:
     return f"{REDPANDA_FULLNAME}.{namespace}.svc.cluster.local:{REDPANDA_KAFKA_PORT}"
 
 
-def redpanda_values(config: RedpandaConfig) -> Values:
+def redpanda_values(
+    config: RedpandaConfig, *, node_selector: Mapping[str, str] | None = None
+) -> Values:
     """Explicit values: chart defaults assume 3 brokers, TLS via cert-manager and NodePorts."""
     production = config.brokers >= 3
-    return {
+    values: Values = {
         "fullnameOverride": REDPANDA_FULLNAME,
         "image": {
             "repository": versions.REDPANDA_IMAGE_REPOSITORY,
@@ -61,6 +64,9 @@ def redpanda_values(config: RedpandaConfig) -> Values:
             }
         },
     }
+    if node_selector:
+        values["statefulset"]["podTemplate"] = {"spec": {"nodeSelector": dict(node_selector)}}
+    return values
 
 
 def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:
@@ -78,7 +84,11 @@ def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:
 
 
 def kube_prometheus_stack_values(
-    config: MonitoringConfig, *, ha: bool, managed_control_plane: bool
+    config: MonitoringConfig,
+    *,
+    ha: bool,
+    managed_control_plane: bool,
+    node_selector: Mapping[str, str] | None = None,
 ) -> Values:
     values: Values = {
         "grafana": {
@@ -119,6 +129,10 @@ def kube_prometheus_stack_values(
     }
     if config.alert_receivers:
         values["alertmanager"]["alertmanagerSpec"] = {"secrets": [ALERT_WEBHOOKS_SECRET_NAME]}
+    if node_selector:
+        # Prometheus and Grafana are the heavy pods; the operator and exporters stay light.
+        values["prometheus"]["prometheusSpec"]["nodeSelector"] = dict(node_selector)
+        values["grafana"]["nodeSelector"] = dict(node_selector)
     if managed_control_plane:
         # DOKS hides these components; scraping them only produces permanent TargetDown alerts.
         for key in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):

@@ -19,7 +19,7 @@ from infra.components.edge import Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
-from infra.components.placement import InCluster
+from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
 from infra.components.registry import Registry, RegistryArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
@@ -50,6 +50,9 @@ def build(config: StackConfig) -> dict[str, Any]:
             provider=cluster.provider,
             deleted_with=cluster.cluster,
             chart_repository=config.chart_repository,
+            # The default pool is fixed and small: it keeps DOKS's and the light control-plane
+            # pods; everything we run and the heavy chart pods go to the autoscaled pool.
+            workload_nodes={POOL_LABEL: WORKER_POOL},
         )
         outputs.update(
             cluster_name=cluster.cluster_name,

@@ -63,6 +63,7 @@ class App(pulumi.ComponentResource):
                         env=self._env,
                         pull_secret=args.pull_secret,
                         role=args.database_role,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),
@@ -74,7 +75,10 @@ class App(pulumi.ComponentResource):
             spec=self._image.apply(
                 lambda image: api(
                     app_workloads.migration_job_spec(
-                        image=image, env=self._env, pull_secret=args.pull_secret
+                        image=image,
+                        env=self._env,
+                        pull_secret=args.pull_secret,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),
@@ -127,6 +131,7 @@ class App(pulumi.ComponentResource):
                         env=self._env,
                         pull_secret=args.pull_secret,
                         dapr_config=args.dapr_config,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),

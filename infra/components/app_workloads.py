@@ -117,7 +117,11 @@ def _security_context() -> Manifest:
 
 
 def _pod_spec(
-    containers: list[Manifest], *, pull_secret: bool, restart_policy: str | None = None
+    containers: list[Manifest],
+    *,
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None,
+    restart_policy: str | None = None,
 ) -> Manifest:
     spec: Manifest = {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -137,6 +141,8 @@ def _pod_spec(
         spec["imagePullSecrets"] = [{"name": PULL_SECRET_NAME}]
     if restart_policy is not None:
         spec["restartPolicy"] = restart_policy
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
     return spec
 
 
@@ -148,6 +154,7 @@ def deployment_spec(
     env: list[Manifest],
     pull_secret: bool,
     dapr_config: str,
+    node_selector: Mapping[str, str] | None = None,
 ) -> Manifest:
     """A Deployment spec with Dapr annotations, probes, resources and topology spread."""
     probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
@@ -184,7 +191,7 @@ def deployment_spec(
                 "annotations": dapr_annotations(process, dapr_config),
             },
             "spec": {
-                **_pod_spec([container], pull_secret=pull_secret),
+                **_pod_spec([container], pull_secret=pull_secret, node_selector=node_selector),
                 "topologySpreadConstraints": [
                     {
                         "maxSkew": 1,
@@ -234,23 +241,52 @@ def admin_environment(env: list[Manifest]) -> list[Manifest]:
     ]
 
 
-def db_grant_job_spec(*, image: str, env: list[Manifest], pull_secret: bool, role: str) -> Manifest:
+def db_grant_job_spec(
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    role: str,
+    node_selector: Mapping[str, str] | None = None,
+) -> Manifest:
     """`taskstream db-grant` as the database admin: lets ``role`` create in schema public."""
     args = [*contract.DB_GRANT_ARGS, "--role", role]
     return _job_spec(
-        "db-grant", args, image=image, env=admin_environment(env), pull_secret=pull_secret
+        "db-grant",
+        args,
+        image=image,
+        env=admin_environment(env),
+        pull_secret=pull_secret,
+        node_selector=node_selector,
     )
 
 
-def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) -> Manifest:
+def migration_job_spec(
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None = None,
+) -> Manifest:
     """`taskstream migrate` once per image; no sidecar, so the Job can complete."""
     return _job_spec(
-        "migrate", list(contract.MIGRATE_ARGS), image=image, env=env, pull_secret=pull_secret
+        "migrate",
+        list(contract.MIGRATE_ARGS),
+        image=image,
+        env=env,
+        pull_secret=pull_secret,
+        node_selector=node_selector,
     )
 
 
 def _job_spec(
-    name: str, args: list[str], *, image: str, env: list[Manifest], pull_secret: bool
+    name: str,
+    args: list[str],
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None,
 ) -> Manifest:
     container = {
         "name": name,
@@ -269,7 +305,12 @@ def _job_spec(
         "activeDeadlineSeconds": 600,
         "template": {
             "metadata": {"labels": labels(f"taskstream-{name}")},
-            "spec": _pod_spec([container], pull_secret=pull_secret, restart_policy="Never"),
+            "spec": _pod_spec(
+                [container],
+                pull_secret=pull_secret,
+                node_selector=node_selector,
+                restart_policy="Never",
+            ),
         },
     }
 

@@ -41,7 +41,9 @@ class EventBus(pulumi.ComponentResource):
             "redpanda",
             chart=versions.REDPANDA,
             namespace=ns.metadata.name,
-            values=chart_values.redpanda_values(args.config),
+            values=chart_values.redpanda_values(
+                args.config, node_selector=placement.workload_nodes
+            ),
             placement=placement,
             parent=self,
             depends_on=[ns, *args.depends_on],
@@ -80,6 +82,11 @@ class EventBus(pulumi.ComponentResource):
                     "template": {
                         "metadata": {"labels": labels("redpanda-topics")},
                         "spec": {
+                            **(
+                                {"nodeSelector": dict(args.placement.workload_nodes)}
+                                if args.placement.workload_nodes
+                                else {}
+                            ),
                             "restartPolicy": "OnFailure",
                             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                             "containers": [container],
