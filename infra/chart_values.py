@@ -201,3 +201,14 @@ def cert_manager_values(*, ha: bool) -> Values:
         "replicaCount": 2 if ha else 1,
         "prometheus": {"servicemonitor": {"enabled": True}},
     }
+
+
+def metrics_server_values(*, ha: bool) -> Values:
+    return {
+        "replicas": 2 if ha else 1,
+        "podDisruptionBudget": {"enabled": ha, "maxUnavailable": 1},
+        # DOKS's and kind's kubelets serve self-signed certificates; DigitalOcean's own
+        # metrics-server stack sets the same flag (digitalocean/marketplace-kubernetes,
+        # stacks/metrics-server/values.yaml). The chart's defaultArgs already prefer InternalIP.
+        "args": ["--kubelet-insecure-tls"],
+    }

@@ -18,6 +18,7 @@ from infra.components.database import Database, DatabaseArgs
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
+from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
 from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
 from infra.components.registry import Registry, RegistryArgs
@@ -101,6 +102,9 @@ def build(config: StackConfig) -> dict[str, Any]:
             app_namespace_name=APP_NAMESPACE,
         ),
     )
+    if cluster is not None or any(s.autoscaled for s in config.services.values()):
+        # HPAs scale on CPU through metrics.k8s.io, which neither DOKS nor kind provides.
+        MetricsApi("metrics-api", MetricsApiArgs(placement=placement, ha=config.ha))
     eventbus = EventBus(
         "eventbus",
         EventBusArgs(config=config.redpanda, placement=placement, depends_on=[monitoring.release]),
