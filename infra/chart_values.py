@@ -50,10 +50,7 @@ def redpanda_values(
         "logging": {"usageStats": {"enabled": False}},
         # The AIO tuner runs privileged; only worth it on dedicated production nodes.
         "tuning": {"tune_aio_events": production},
-        "resources": {
-            "cpu": {"cores": config.cpu_cores},
-            "memory": {"container": {"max": config.memory}},
-        },
+        "resources": redpanda_resources(config),
         "storage": {"persistentVolume": {"enabled": True, "size": config.storage}},
         "monitoring": {"enabled": True},
         "config": {
@@ -67,6 +64,26 @@ def redpanda_values(
     if node_selector:
         values["statefulset"]["podTemplate"] = {"spec": {"nodeSelector": dict(node_selector)}}
     return values
+
+
+def redpanda_resources(config: RedpandaConfig) -> Values:
+    """The brokers' resources in the chart's explicit mode: the pod asks exactly this.
+
+    Without requests the chart leaves Kubernetes to copy the limits (cores and
+    memory.container.max) into the requests. With both set, the chart derives --smp from the
+    CPU request and --memory (90%) from the memory request, with no --reserve-memory
+    (charts/redpanda/values.go, RedpandaResources, tag charts/redpanda/v25.3.8). Memory limit
+    equals the request, so the kernel never kills the broker below Seastar's own bound; whole
+    cores, since Seastar runs one reactor per core. cpu.cores and memory.container.max stay
+    because the chart's schema requires them.
+    """
+    exact = {"cpu": config.cpu_cores, "memory": config.memory}
+    return {
+        "cpu": {"cores": config.cpu_cores},
+        "memory": {"container": {"max": config.memory}},
+        "requests": dict(exact),
+        "limits": dict(exact),
+    }
 
 
 def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:

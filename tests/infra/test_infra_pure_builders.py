@@ -144,6 +144,20 @@ VALIDATIONS = [
         "lowercase",
     ),
     (
+        "fractional broker cores",
+        lambda: eventbus._validate(
+            eventbus.EventBusArgs(RedpandaConfig(1, "1Gi", "1500m", "2Gi"), MagicMock())
+        ),
+        "redpandaCpuCores",
+    ),
+    (
+        "production brokers with less than 2 GiB per core",
+        lambda: eventbus._validate(
+            eventbus.EventBusArgs(RedpandaConfig(3, "1Gi", "2", "4Gi"), MagicMock())
+        ),
+        "redpandaMemory",
+    ),
+    (
         "local database storage malformed",
         lambda: local_database._validate(
             local_database.InClusterDatabaseArgs(InClusterDatabaseConfig("big"), MagicMock())
