@@ -128,6 +128,13 @@ def kube_prometheus_stack_values(
             "prometheusSpec": {
                 "replicas": 2 if ha else 1,
                 "retention": config.retention,
+                # The chart requests nothing; without this the scheduler would pack the
+                # heaviest pod of the stack as if it were free.
+                "resources": {
+                    "requests": {"cpu": "200m", "memory": "1Gi"}
+                    if ha
+                    else {"cpu": "100m", "memory": "512Mi"}
+                },
                 # Without these the operator ignores monitors and rules lacking the release label.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,

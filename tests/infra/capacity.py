@@ -79,9 +79,10 @@ def _mebibytes(value: str | None) -> int:
 
 # --- Nodes ----------------------------------------------------------------------------------
 # Memory a DOKS node offers pods, per Droplet size: the "Allocatable memory" table of
-# https://docs.digitalocean.com/products/kubernetes/details/limits/ (re-check it when adding
-# a size; `kubectl describe node` shows the same figure under Allocatable). DigitalOcean
-# documents no CPU reservation there; we assume 100m per node goes to the system.
+# https://docs.digitalocean.com/products/kubernetes/details/limits/. The stored copy we could
+# read when writing this did not include the table, so these figures are our transcription
+# to confirm against it (or `kubectl describe node`, Allocatable) before relying on slack
+# below a few hundred MiB. DigitalOcean documents no CPU reservation there; we assume 100m.
 DOKS_ALLOCATABLE: dict[str, Requests] = {
     "s-1vcpu-2gb": requests("900m", "1Gi"),
     "s-2vcpu-2gb": requests("1900m", "1Gi"),
