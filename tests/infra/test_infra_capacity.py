@@ -68,3 +68,23 @@ def test_quantities_parse_as_the_scheduler_reads_them() -> None:
     assert requests("1500m", "1536Mi") == Requests(memory=1536, cpu=1500)
     assert requests(2, "2Gi") == Requests(memory=2048, cpu=2000)
     assert requests("0.5", "1G") == Requests(memory=954, cpu=500)
+
+
+def test_brokers_without_requests_ask_their_limits_and_did_not_fit_prod() -> None:
+    # The values prod had before the brokers got explicit requests (chart legacy mode).
+    legacy = {
+        "resources": {"cpu": {"cores": "2"}, "memory": {"container": {"max": "6Gi"}}},
+        "statefulset": {
+            "replicas": 3,
+            "podAntiAffinity": {"type": "hard"},
+            "podTemplate": {"spec": {"nodeSelector": {capacity.POOL_LABEL: "workers"}}},
+        },
+    }
+    brokers = list(capacity.CHART_PODS["redpanda"](legacy))
+    assert {pod.requests for pod in brokers} == {requests("2", "6Gi")}
+    rec = recording("prod")
+    problems = capacity.shortfalls(
+        brokers, capacity.doks_pools(rec), capacity.per_node(rec, managed=True)
+    )
+    assert len(problems) == 3, problems
+    assert all("short by cpu 0m, memory" in problem for problem in problems), problems
