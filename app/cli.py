@@ -35,7 +35,7 @@ def migrate() -> None:
 
     _configure_logging()
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     run_migrations(engine, webhook_secret_key=settings.webhook_secret_key.get_secret_value())
     engine.dispose()
     typer.echo(f"schema is up to date ({engine.url.render_as_string(hide_password=True)})")
@@ -50,7 +50,8 @@ def db_grant(
     from app.db_grants import grant_migration_privileges
 
     _configure_logging()
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     try:
         statements = grant_migration_privileges(engine, role)
     finally:

@@ -8,6 +8,8 @@ SETTINGS_PREFIX = "TASKSTREAM_"
 
 # Settings every process reads (see app.settings.Settings); the platform sets them by these names.
 ENV_DATABASE_URL = "TASKSTREAM_DATABASE_URL"
+# Pooled connections per process; the engine may open as many again in overflow (app.db).
+ENV_DATABASE_POOL_SIZE = "TASKSTREAM_DATABASE_POOL_SIZE"
 ENV_JWT_SECRET = "TASKSTREAM_JWT_SECRET"  # noqa: S105  (a variable name)
 ENV_WEBHOOK_SECRET_KEY = "TASKSTREAM_WEBHOOK_SECRET_KEY"  # noqa: S105  (a variable name)
 ENV_ENVIRONMENT = "TASKSTREAM_ENVIRONMENT"

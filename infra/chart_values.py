@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from infra import versions
@@ -26,10 +27,12 @@ def redpanda_brokers(namespace: str) -> str:
     return f"{REDPANDA_FULLNAME}.{namespace}.svc.cluster.local:{REDPANDA_KAFKA_PORT}"
 
 
-def redpanda_values(config: RedpandaConfig) -> Values:
+def redpanda_values(
+    config: RedpandaConfig, *, node_selector: Mapping[str, str] | None = None
+) -> Values:
     """Explicit values: chart defaults assume 3 brokers, TLS via cert-manager and NodePorts."""
     production = config.brokers >= 3
-    return {
+    values: Values = {
         "fullnameOverride": REDPANDA_FULLNAME,
         "image": {
             "repository": versions.REDPANDA_IMAGE_REPOSITORY,
@@ -51,10 +54,7 @@ def redpanda_values(config: RedpandaConfig) -> Values:
         "logging": {"usageStats": {"enabled": False}},
         # The AIO tuner runs privileged; only worth it on dedicated production nodes.
         "tuning": {"tune_aio_events": production},
-        "resources": {
-            "cpu": {"cores": config.cpu_cores},
-            "memory": {"container": {"max": config.memory}},
-        },
+        "resources": redpanda_resources(config),
         "storage": {"persistentVolume": {"enabled": True, "size": config.storage}},
         "monitoring": {"enabled": True},
         "config": {
@@ -64,6 +64,29 @@ def redpanda_values(config: RedpandaConfig) -> Values:
                 "default_topic_replications": config.replication_factor,
             }
         },
+    }
+    if node_selector:
+        values["statefulset"]["podTemplate"] = {"spec": {"nodeSelector": dict(node_selector)}}
+    return values
+
+
+def redpanda_resources(config: RedpandaConfig) -> Values:
+    """The brokers' resources in the chart's explicit mode: the pod asks exactly this.
+
+    Without requests the chart leaves Kubernetes to copy the limits (cores and
+    memory.container.max) into the requests. With both set, the chart derives --smp from the
+    CPU request and --memory (90%) from the memory request, with no --reserve-memory
+    (charts/redpanda/values.go, RedpandaResources, tag charts/redpanda/v25.3.8). Memory limit
+    equals the request, so the kernel never kills the broker below Seastar's own bound; whole
+    cores, since Seastar runs one reactor per core. cpu.cores and memory.container.max stay
+    because the chart's schema requires them.
+    """
+    exact = {"cpu": config.cpu_cores, "memory": config.memory}
+    return {
+        "cpu": {"cores": config.cpu_cores},
+        "memory": {"container": {"max": config.memory}},
+        "requests": dict(exact),
+        "limits": dict(exact),
     }
 
 
@@ -82,7 +105,11 @@ def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:
 
 
 def kube_prometheus_stack_values(
-    config: MonitoringConfig, *, ha: bool, managed_control_plane: bool
+    config: MonitoringConfig,
+    *,
+    ha: bool,
+    managed_control_plane: bool,
+    node_selector: Mapping[str, str] | None = None,
 ) -> Values:
     values: Values = {
         "grafana": {
@@ -105,6 +132,13 @@ def kube_prometheus_stack_values(
             "prometheusSpec": {
                 "replicas": 2 if ha else 1,
                 "retention": config.retention,
+                # The chart requests nothing; without this the scheduler would pack the
+                # heaviest pod of the stack as if it were free.
+                "resources": {
+                    "requests": {"cpu": "200m", "memory": "1Gi"}
+                    if ha
+                    else {"cpu": "100m", "memory": "512Mi"}
+                },
                 # Without these the operator ignores monitors and rules lacking the release label.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
@@ -123,6 +157,10 @@ def kube_prometheus_stack_values(
     }
     if config.alert_receivers:
         values["alertmanager"]["alertmanagerSpec"] = {"secrets": [ALERT_WEBHOOKS_SECRET_NAME]}
+    if node_selector:
+        # Prometheus and Grafana are the heavy pods; the operator and exporters stay light.
+        values["prometheus"]["prometheusSpec"]["nodeSelector"] = dict(node_selector)
+        values["grafana"]["nodeSelector"] = dict(node_selector)
     if managed_control_plane:
         # DOKS hides these components; scraping them only produces permanent TargetDown alerts.
         for key in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
@@ -179,4 +217,15 @@ def cert_manager_values(*, ha: bool) -> Values:
             "kind": "ControllerConfiguration",
             "gatewayAPI": {"enabled": True},
         },
+    }
+
+
+def metrics_server_values(*, ha: bool) -> Values:
+    return {
+        "replicas": 2 if ha else 1,
+        "podDisruptionBudget": {"enabled": ha, "maxUnavailable": 1},
+        # DOKS's and kind's kubelets serve self-signed certificates; DigitalOcean's own
+        # metrics-server stack sets the same flag (digitalocean/marketplace-kubernetes,
+        # stacks/metrics-server/values.yaml). The chart's defaultArgs already prefer InternalIP.
+        "args": ["--kubelet-insecure-tls"],
     }

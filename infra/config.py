@@ -229,13 +229,23 @@ def _parse_redpanda(r: Reader) -> RedpandaConfig:
     )
 
 
-_SERVICE_FIELDS = ("replicas", "maxReplicas", "cpu", "memory", "cpuLimit", "memoryLimit")
+_SERVICE_FIELDS = (
+    "replicas",
+    "maxReplicas",
+    "cpu",
+    "memory",
+    "cpuLimit",
+    "memoryLimit",
+    "dbPool",
+)
 _SERVICE_DEFAULTS: Mapping[str, Any] = {
     "replicas": 1,
     "cpu": "100m",
     "memory": "128Mi",
     "cpuLimit": "500m",
     "memoryLimit": "256Mi",
+    # Small on purpose: every pod's connections come out of the database plan's few dozen.
+    "dbPool": 1,
 }
 
 
@@ -266,6 +276,7 @@ def _parse_services(r: Reader) -> Mapping[str, ServiceConfig]:
             memory_request=quantity(f"{key}.memory", values["memory"]),
             cpu_limit=quantity(f"{key}.cpuLimit", values["cpuLimit"]),
             memory_limit=quantity(f"{key}.memoryLimit", values["memoryLimit"]),
+            db_pool=bounded_int(f"{key}.dbPool", values["dbPool"], 1, 20),
         )
     return services
 

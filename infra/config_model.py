@@ -110,6 +110,8 @@ class ServiceConfig:
     memory_request: str
     cpu_limit: str
     memory_limit: str
+    # SQLAlchemy pool_size of each pod; app.db.make_engine allows as many again in overflow.
+    db_pool: int = 1
 
     @property
     def autoscaled(self) -> bool:

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import chart_values
+from infra.components import app_workloads, eventbus_network
 from infra.components import dapr as dapr_component
 from infra.components import edge as edge_component
-from infra.components import eventbus_network
 from infra.components import monitoring as monitoring_component
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
@@ -22,8 +22,9 @@ from infra.components.database import POOL_PORT, SERVER_PORT, Database, Database
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
+from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
-from infra.components.placement import InCluster
+from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
 from infra.components.registry import OWNER_OUTPUT, Registry, RegistryArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
@@ -56,6 +57,9 @@ def build(config: StackConfig) -> dict[str, Any]:
             provider=cluster.provider,
             deleted_with=cluster.cluster,
             chart_repository=config.chart_repository,
+            # The default pool is fixed and small: it keeps DOKS's and the light control-plane
+            # pods; everything we run and the heavy chart pods go to the autoscaled pool.
+            workload_nodes={POOL_LABEL: WORKER_POOL},
         )
         outputs.update(
             cluster_name=cluster.cluster_name,
@@ -111,6 +115,9 @@ def build(config: StackConfig) -> dict[str, Any]:
             app_namespace_name=APP_NAMESPACE,
         ),
     )
+    if cluster is not None or any(s.autoscaled for s in config.services.values()):
+        # HPAs scale on CPU through metrics.k8s.io, which neither DOKS nor kind provides.
+        MetricsApi("metrics-api", MetricsApiArgs(placement=placement, ha=config.ha))
     eventbus = EventBus(
         "eventbus",
         EventBusArgs(
@@ -226,6 +233,8 @@ def _database(
             vpc_id=cluster.vpc.id,
             cluster_id=cluster.cluster_id,
             protect=prod_like,
+            pool_size=app_workloads.pooled_connections(config.services),
+            direct_connections=app_workloads.direct_connections(),
         ),
     )
     return _DatabaseAccess(

@@ -48,6 +48,12 @@ ENVOY_GATEWAY = Chart(
 CERT_MANAGER = Chart(
     name="cert-manager", version="v1.21.1", repository="https://charts.jetstack.io"
 )
+# The resource metrics API (metrics.k8s.io) HPAs read; neither DOKS nor kind ships one.
+METRICS_SERVER = Chart(
+    name="metrics-server",
+    version="3.13.1",
+    repository="https://kubernetes-sigs.github.io/metrics-server/",
+)
 
 # The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
@@ -56,4 +62,11 @@ RPK_IMAGE = f"{REDPANDA_IMAGE_REPOSITORY}:{REDPANDA_IMAGE_TAG}"
 # Managed PostgreSQL major version on DigitalOcean.
 POSTGRES_MAJOR = "17"
 
-CHARTS: tuple[Chart, ...] = (DAPR, REDPANDA, KUBE_PROMETHEUS_STACK, ENVOY_GATEWAY, CERT_MANAGER)
+CHARTS: tuple[Chart, ...] = (
+    DAPR,
+    REDPANDA,
+    KUBE_PROMETHEUS_STACK,
+    ENVOY_GATEWAY,
+    CERT_MANAGER,
+    METRICS_SERVER,
+)

@@ -15,7 +15,7 @@ from policy.kube import (
     selector_matches,
     template_labels,
 )
-from policy.model import Context, Resource, dig, is_unknown, mapping, of_type
+from policy.model import Context, Resource, dig, is_unknown, mapping, of_type, sequence
 
 PROD_MIN_REPLICAS = 2
 # Resources whose loss is data loss or an outage; prod must declare them with protect=True.
@@ -33,6 +33,15 @@ PROTECTED_IN_PROD: dict[str, str] = {
 # are the labels Envoy Gateway v1.9.0 gives its proxy resources
 # (internal/infrastructure/kubernetes/proxy/resource.go, EnvoyAppLabel).
 _EDGE_PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"}
+# An HPA's Resource metrics come from the resource metrics API, metrics.k8s.io, which a cluster
+# only has when an add-on registers it, "usually ... metrics-server" (Kubernetes docs,
+# tasks/run-application/horizontal-pod-autoscale/#support-for-resource-metrics). DOKS and kind
+# ship none, and kube-prometheus-stack registers none.
+METRICS_API_CHARTS = frozenset({"metrics-server", "prometheus-adapter"})
+METRICS_API_SERVICE = "v1beta1.metrics.k8s.io"
+_APISERVICE = "kubernetes:apiregistration.k8s.io/v1:APIService"
+_RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+_RESOURCE_METRICS = frozenset({"Resource", "ContainerResource"})
 
 
 def no_load_balancer(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
@@ -94,6 +103,44 @@ def prod_disruption_budget(
         "no PodDisruptionBudget selects this prod Deployment's pods; add one "
         "(e.g. minAvailable: 1) so voluntary disruptions cannot take every replica down"
     ]
+
+
+def hpa_metrics_api(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
+    """An HPA scaling on CPU or memory needs a metrics.k8s.io provider in the same stack."""
+    if resource_type not in HPA_TYPES or _not_known_yet(inputs):
+        return []
+    if not _uses_resource_metrics(resource_type, mapping(inputs.get("spec"))):
+        return []
+    if any(_provides_metrics_api(resource) for resource in ctx.resources):
+        return []
+    return [
+        "scales on Resource metrics, but nothing in the stack serves metrics.k8s.io; the HPA "
+        "would never scale. Install metrics-server (or prometheus-adapter) with the stack"
+    ]
+
+
+def _uses_resource_metrics(resource_type: str, spec: Mapping[str, Any]) -> bool:
+    if resource_type.startswith("kubernetes:autoscaling/v1:"):
+        return True  # v1 only scales on CPU utilisation (default 80%)
+    metrics = spec.get("metrics")
+    if is_unknown(metrics):
+        return False
+    # v2 without metrics defaults to 80% average CPU utilisation.
+    return not metrics or any(
+        mapping(metric).get("type") in _RESOURCE_METRICS for metric in sequence(metrics)
+    )
+
+
+def _provides_metrics_api(resource: Resource) -> bool:
+    if resource.type == _APISERVICE:
+        name = dig(resource.inputs, "metadata", "name")
+        return is_unknown(name) or name == METRICS_API_SERVICE
+    if resource.type in _RELEASES:
+        chart = resource.inputs.get("chart")
+        if is_unknown(chart):
+            return True
+        return isinstance(chart, str) and chart.rstrip("/").rsplit("/", 1)[-1] in METRICS_API_CHARTS
+    return False
 
 
 def protected_in_prod(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:

@@ -46,6 +46,16 @@ RULES: tuple[Rule, ...] = (
         cross_resource=True,
     ),
     Rule(
+        name="hpa-needs-metrics-api",
+        description=(
+            "A HorizontalPodAutoscaler on Resource metrics needs a metrics.k8s.io provider "
+            "(metrics-server) in the stack; DOKS and kind ship none "
+            "(kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/)."
+        ),
+        check=platform_rules.hpa_metrics_api,
+        cross_resource=True,
+    ),
+    Rule(
         name="dapr-identity",
         description="A Dapr-enabled pod template sets dapr.io/app-id and dapr.io/config.",
         check=pod_rules.dapr_identity,

@@ -66,6 +66,7 @@ class App(pulumi.ComponentResource):
                         env=self._env,
                         pull_secret=args.pull_secret,
                         role=args.database_role,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),
@@ -77,7 +78,10 @@ class App(pulumi.ComponentResource):
             spec=self._image.apply(
                 lambda image: api(
                     app_workloads.migration_job_spec(
-                        image=image, env=self._env, pull_secret=args.pull_secret
+                        image=image,
+                        env=self._env,
+                        pull_secret=args.pull_secret,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),
@@ -130,6 +134,7 @@ class App(pulumi.ComponentResource):
                         env=self._env,
                         pull_secret=args.pull_secret,
                         dapr_config=args.dapr_config,
+                        node_selector=args.placement.workload_nodes,
                     )
                 )
             ),

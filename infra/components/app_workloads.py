@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from app import contract
@@ -42,6 +44,14 @@ def pod_name(name: str) -> str:
     return f"taskstream-{name}"
 
 
+# app.db.make_engine lets a pod open max_overflow = pool_size connections beyond its pool.
+CONNECTIONS_PER_POOLED = 2
+# The Jobs run one statement at a time; one pooled connection is all they use.
+JOB_DB_POOL = 1
+# maxUnavailable 0 and no maxSurge: a rollout adds 25% of the replicas, rounded up.
+ROLLOUT_SURGE = 0.25
+
+
 def selector(process: contract.Process) -> dict[str, str]:
     return {NAME_LABEL: pod_name(process.name)}
 
@@ -68,6 +78,33 @@ def environment(*, environment: str, cors_origins: str) -> list[Manifest]:
     ]
 
 
+def pool_environment(pool_size: int) -> Manifest:
+    return {"name": contract.ENV_DATABASE_POOL_SIZE, "value": str(pool_size)}
+
+
+def peak_pods(service: ServiceConfig) -> int:
+    """Pods of one process at once: its HPA's ceiling plus a rollout's surge on top."""
+    return service.max_replicas + math.ceil(service.max_replicas * ROLLOUT_SURGE)
+
+
+def pooled_connections(services: Mapping[str, ServiceConfig]) -> int:
+    """Client connections the processes and the migration Job can hold through the pool.
+
+    In session mode each one keeps a server connection for its whole life, and the
+    engine keeps its pooled connections open, so this is what the pool must have.
+    """
+    processes = sum(
+        peak_pods(service) * CONNECTIONS_PER_POOLED * service.db_pool
+        for service in services.values()
+    )
+    return processes + CONNECTIONS_PER_POOLED * JOB_DB_POOL
+
+
+def direct_connections() -> int:
+    """Connections straight to the server, beside the pool: the grant Job's (as the admin)."""
+    return CONNECTIONS_PER_POOLED * JOB_DB_POOL
+
+
 def dapr_token_environment() -> list[Manifest]:
     """The tokens a Dapr-enabled app checks (APP_API_TOKEN) and sends (DAPR_API_TOKEN)."""
     return [
@@ -92,7 +129,11 @@ def _security_context() -> Manifest:
 
 
 def _pod_spec(
-    containers: list[Manifest], *, pull_secret: bool, restart_policy: str | None = None
+    containers: list[Manifest],
+    *,
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None,
+    restart_policy: str | None = None,
 ) -> Manifest:
     spec: Manifest = {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -112,6 +153,8 @@ def _pod_spec(
         spec["imagePullSecrets"] = [{"name": PULL_SECRET_NAME}]
     if restart_policy is not None:
         spec["restartPolicy"] = restart_policy
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
     return spec
 
 
@@ -123,6 +166,7 @@ def deployment_spec(
     env: list[Manifest],
     pull_secret: bool,
     dapr_config: str,
+    node_selector: Mapping[str, str] | None = None,
 ) -> Manifest:
     """A Deployment spec with Dapr annotations, probes, resources and topology spread."""
     probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
@@ -132,7 +176,7 @@ def deployment_spec(
         "args": list(process.args),
         "ports": [{"name": "http", "containerPort": process.port}],
         # The injector gives these to daprd only; the app needs them as well.
-        "env": [*env, *dapr_token_environment()],
+        "env": [*env, pool_environment(service.db_pool), *dapr_token_environment()],
         "readinessProbe": {
             "httpGet": {"path": contract.READY_PATH, "port": "http"},
             "periodSeconds": 5,
@@ -159,7 +203,7 @@ def deployment_spec(
                 "annotations": dapr_annotations(process, dapr_config),
             },
             "spec": {
-                **_pod_spec([container], pull_secret=pull_secret),
+                **_pod_spec([container], pull_secret=pull_secret, node_selector=node_selector),
                 "topologySpreadConstraints": [
                     {
                         "maxSkew": 1,
@@ -209,29 +253,58 @@ def admin_environment(env: list[Manifest]) -> list[Manifest]:
     ]
 
 
-def db_grant_job_spec(*, image: str, env: list[Manifest], pull_secret: bool, role: str) -> Manifest:
+def db_grant_job_spec(
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    role: str,
+    node_selector: Mapping[str, str] | None = None,
+) -> Manifest:
     """`taskstream db-grant` as the database admin: lets ``role`` create in schema public."""
     args = [*contract.DB_GRANT_ARGS, "--role", role]
     return _job_spec(
-        GRANT_JOB, args, image=image, env=admin_environment(env), pull_secret=pull_secret
+        GRANT_JOB,
+        args,
+        image=image,
+        env=admin_environment(env),
+        pull_secret=pull_secret,
+        node_selector=node_selector,
     )
 
 
-def migration_job_spec(*, image: str, env: list[Manifest], pull_secret: bool) -> Manifest:
+def migration_job_spec(
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None = None,
+) -> Manifest:
     """`taskstream migrate` once per image; no sidecar, so the Job can complete."""
     return _job_spec(
-        MIGRATE_JOB, list(contract.MIGRATE_ARGS), image=image, env=env, pull_secret=pull_secret
+        MIGRATE_JOB,
+        list(contract.MIGRATE_ARGS),
+        image=image,
+        env=env,
+        pull_secret=pull_secret,
+        node_selector=node_selector,
     )
 
 
 def _job_spec(
-    name: str, args: list[str], *, image: str, env: list[Manifest], pull_secret: bool
+    name: str,
+    args: list[str],
+    *,
+    image: str,
+    env: list[Manifest],
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None,
 ) -> Manifest:
     container = {
         "name": name,
         "image": image,
         "args": args,
-        "env": env,
+        "env": [*env, pool_environment(JOB_DB_POOL)],
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -244,7 +317,12 @@ def _job_spec(
         "activeDeadlineSeconds": 600,
         "template": {
             "metadata": {"labels": labels(pod_name(name))},
-            "spec": _pod_spec([container], pull_secret=pull_secret, restart_policy="Never"),
+            "spec": _pod_spec(
+                [container],
+                pull_secret=pull_secret,
+                node_selector=node_selector,
+                restart_policy="Never",
+            ),
         },
     }
 

@@ -8,9 +8,10 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
+from infra.components.placement import POOL_LABEL, SYSTEM_POOL, WORKER_POOL
 from infra.config_model import ClusterConfig
 
-WORKLOAD_POOL_LABEL = "taskstream.io/pool"
+WORKLOAD_POOL_LABEL = POOL_LABEL
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Cluster(pulumi.ComponentResource):
                 size=config.default_pool.size,
                 node_count=config.default_pool.count,
                 auto_scale=False,
-                labels={WORKLOAD_POOL_LABEL: "system"},
+                labels={WORKLOAD_POOL_LABEL: SYSTEM_POOL},
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
         )
@@ -103,7 +104,7 @@ class Cluster(pulumi.ComponentResource):
             min_nodes=pool.min_nodes,
             max_nodes=pool.max_nodes,
             node_count=pool.min_nodes,
-            labels={WORKLOAD_POOL_LABEL: "workers"},
+            labels={WORKLOAD_POOL_LABEL: WORKER_POOL},
             # The autoscaler owns node_count after creation; diffing it would fight the autoscaler.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["node_count"]),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -16,6 +17,23 @@ USER_NAME = "taskstream"
 # pools (the app), on the cluster's private address.
 SERVER_PORT = 25060
 POOL_PORT = 25061
+# "Clusters provide 25 connections per 1 GB of RAM. 3 connections per cluster are reserved
+# for maintenance, and all remaining connections can be allocated to connection pools."
+# https://docs.digitalocean.com/products/databases/postgresql/how-to/manage-connection-pools/
+CONNECTIONS_PER_GIB = 25
+RESERVED_CONNECTIONS = 3
+_PLAN_MEMORY = re.compile(r"-(\d+)gb$")
+
+
+def connection_limit(size: str) -> int:
+    """Backend connections a plan leaves for pools and direct clients (db-s-1vcpu-1gb: 22)."""
+    match = _PLAN_MEMORY.search(size)
+    if match is None:
+        raise ValueError(
+            f"cannot tell the connection limit of database size {size!r}; "
+            "use a slug ending in its memory, such as db-s-2vcpu-4gb"
+        )
+    return CONNECTIONS_PER_GIB * int(match.group(1)) - RESERVED_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -26,7 +44,10 @@ class DatabaseArgs:
     vpc_id: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
     protect: bool
-    pool_size: int = 20
+    # Client connections the app's processes can hold (app_workloads.pooled_connections).
+    pool_size: int
+    # Connections that bypass the pool (the admin's grant Job), out of the same limit.
+    direct_connections: int = 0
 
 
 class Database(pulumi.ComponentResource):
@@ -110,5 +131,13 @@ def _validate(args: DatabaseArgs) -> None:
             f"Database {args.name}: a protected (production) database needs a standby; "
             "set taskstream:dbNodeCount to 2 or 3"
         )
-    if not 1 <= args.pool_size <= 100:
-        raise ValueError(f"Database {args.name}: pool_size {args.pool_size} must be 1..100")
+    if args.pool_size < 1:
+        raise ValueError(f"Database {args.name}: pool_size {args.pool_size} must be at least 1")
+    limit = connection_limit(args.config.size)
+    if args.pool_size + args.direct_connections > limit:
+        raise ValueError(
+            f"Database {args.name}: the processes can hold {args.pool_size} pooled and "
+            f"{args.direct_connections} direct connections, but {args.config.size} allows "
+            f"{limit}; lower taskstream:services.*.dbPool or maxReplicas, or raise "
+            "taskstream:dbSize"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,9 @@ class EventBus(pulumi.ComponentResource):
             "redpanda",
             chart=versions.REDPANDA,
             namespace=ns.metadata.name,
-            values=chart_values.redpanda_values(args.config),
+            values=chart_values.redpanda_values(
+                args.config, node_selector=placement.workload_nodes
+            ),
             placement=placement,
             parent=self,
             # The post-install hook and the brokers need their paths before they start.
@@ -110,6 +113,11 @@ class EventBus(pulumi.ComponentResource):
                     "template": {
                         "metadata": {"labels": labels(eventbus_network.TOPICS_JOB_NAME)},
                         "spec": {
+                            **(
+                                {"nodeSelector": dict(args.placement.workload_nodes)}
+                                if args.placement.workload_nodes
+                                else {}
+                            ),
                             "restartPolicy": "OnFailure",
                             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                             "containers": [container],
@@ -121,7 +129,36 @@ class EventBus(pulumi.ComponentResource):
         )
 
 
+# Redpanda wants at least 2 GiB per core for the broker itself (values.yaml of the chart,
+# resources.memory); in explicit mode the chart hands it 90% of the memory request.
+_MIN_BROKER_MEMORY_PER_CORE = 2 * 1024**3
+_BROKER_MEMORY_SHARE = 0.9
+_MEMORY = re.compile(r"^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_UNITS.update({"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40})
+
+
+def _bytes(quantity: str) -> float:
+    match = _MEMORY.match(quantity)
+    if match is None:
+        raise ValueError(f"EventBus: {quantity!r} is not a memory quantity such as 4Gi")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
 def _validate(args: EventBusArgs) -> None:
+    cores = args.config.cpu_cores
+    if not cores.isdigit() or int(cores) < 1:
+        raise ValueError(
+            f"EventBus: {cores!r} CPU per broker; Seastar runs one reactor per whole core, "
+            "so set taskstream:redpandaCpuCores to 1, 2, ..."
+        )
+    broker_memory = _bytes(args.config.memory) * _BROKER_MEMORY_SHARE
+    if args.config.brokers >= 3 and broker_memory < _MIN_BROKER_MEMORY_PER_CORE * int(cores):
+        raise ValueError(
+            f"EventBus: {args.config.memory} leaves a broker {broker_memory / 2**30:.1f} GiB "
+            f"for {cores} cores; Redpanda needs 2 GiB per core, raise "
+            "taskstream:redpandaMemory or lower taskstream:redpandaCpuCores"
+        )
     if args.config.brokers < args.config.replication_factor:
         raise ValueError(
             f"EventBus: replication factor {args.config.replication_factor} needs at least as "

@@ -53,7 +53,10 @@ class Monitoring(pulumi.ComponentResource):
             chart=versions.KUBE_PROMETHEUS_STACK,
             namespace=NAMESPACE,
             values=chart_values.kube_prometheus_stack_values(
-                args.config, ha=args.ha, managed_control_plane=args.managed_control_plane
+                args.config,
+                ha=args.ha,
+                managed_control_plane=args.managed_control_plane,
+                node_selector=placement.workload_nodes,
             ),
             placement=placement,
             parent=self,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+# Node label of the DOKS pools: the fixed default pool is "system", the autoscaled one "workers".
+POOL_LABEL = "taskstream.io/pool"
+SYSTEM_POOL = "system"
+WORKER_POOL = "workers"
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,9 @@ class InCluster:
     chart_repository: str | None = None
     # The provider renders YAML to a directory: nothing can install a Helm release.
     render_only: bool = False
+    # The nodeSelector of our workloads and the heavy chart pods (the worker pool on DOKS);
+    # empty where the cluster's nodes carry no pool label (kind, minikube).
+    workload_nodes: Mapping[str, str] = field(default_factory=dict)
 
     def opts(
         self,

@@ -103,7 +103,7 @@ VALIDATIONS = [
         "protected database without standby",
         lambda: database._validate(
             database.DatabaseArgs(
-                "d", "fra1", ManagedDatabaseConfig("db-s", 1, "17"), "v", "c", True
+                "d", "fra1", ManagedDatabaseConfig("db-s-1vcpu-1gb", 1, "17"), "v", "c", True, 10
             )
         ),
         "dbNodeCount",
@@ -116,6 +116,31 @@ VALIDATIONS = [
             )
         ),
         "pool_size",
+    ),
+    (
+        "processes holding more connections than the database plan allows",
+        lambda: database._validate(
+            database.DatabaseArgs(
+                "d",
+                "fra1",
+                ManagedDatabaseConfig("db-s-1vcpu-1gb", 1, "17"),
+                "v",
+                "c",
+                False,
+                pool_size=21,
+                direct_connections=2,
+            )
+        ),
+        "allows 22",
+    ),
+    (
+        "a database size whose connection limit cannot be told",
+        lambda: database._validate(
+            database.DatabaseArgs(
+                "d", "fra1", ManagedDatabaseConfig("db-custom", 1, "17"), "v", "c", False, 5
+            )
+        ),
+        "connection limit",
     ),
     (
         "production on the starter registry",
@@ -132,6 +157,22 @@ VALIDATIONS = [
             )
         ),
         "lowercase",
+    ),
+    (
+        "fractional broker cores",
+        lambda: eventbus._validate(
+            eventbus.EventBusArgs(
+                RedpandaConfig(1, "1Gi", "1500m", "2Gi"), MagicMock(), "taskstream"
+            )
+        ),
+        "redpandaCpuCores",
+    ),
+    (
+        "production brokers with less than 2 GiB per core",
+        lambda: eventbus._validate(
+            eventbus.EventBusArgs(RedpandaConfig(3, "1Gi", "2", "4Gi"), MagicMock(), "taskstream")
+        ),
+        "redpandaMemory",
     ),
     (
         "local database storage malformed",

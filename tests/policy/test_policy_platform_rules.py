@@ -149,3 +149,47 @@ def test_prod_objects_whose_properties_are_not_known_yet_are_not_judged() -> Non
     assert messages([deployment(replicas=3)], "prod-disruption-budget") != [], (
         "a known Deployment with no budget at all must still fail"
     )
+
+
+METRICS_SERVER = Resource(
+    "kubernetes:helm.sh/v3:Release", "metrics-server", {"chart": "metrics-server"}
+)
+
+
+def _on_cpu(resource: Resource) -> Resource:
+    resource.inputs["spec"]["metrics"] = [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}
+    ]
+    return resource
+
+
+def test_an_hpa_on_cpu_without_a_metrics_api_provider_fails() -> None:
+    found = messages([deployment(), pdb(), _on_cpu(hpa(2))], "hpa-needs-metrics-api")
+    assert "metrics.k8s.io" in single(found)
+
+
+def test_an_hpa_without_metrics_defaults_to_cpu_and_needs_the_provider_too() -> None:
+    assert messages([deployment(), pdb(), hpa(2)], "hpa-needs-metrics-api", stack="dev")
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        METRICS_SERVER,
+        Resource("kubernetes:helm.sh/v3:Release", "ms", {"chart": "oci://example/metrics-server"}),
+        Resource(
+            "kubernetes:apiregistration.k8s.io/v1:APIService",
+            "metrics",
+            {"metadata": {"name": "v1beta1.metrics.k8s.io"}},
+        ),
+    ],
+)
+def test_an_hpa_on_cpu_with_a_metrics_api_provider_passes(provider: Resource) -> None:
+    resources = [deployment(), pdb(), _on_cpu(hpa(2)), provider]
+    assert messages(resources, "hpa-needs-metrics-api") == []
+
+
+def test_an_hpa_on_external_metrics_only_needs_no_resource_metrics_api() -> None:
+    external = hpa(2)
+    external.inputs["spec"]["metrics"] = [{"type": "External", "external": {}}]
+    assert messages([deployment(), pdb(), external], "hpa-needs-metrics-api") == []
