@@ -18,12 +18,15 @@ class RegistryArgs:
     config: RegistryConfig
     region: str
     protect: bool
+    # Also issue write credentials: the stack builds and pushes its own image (imageTag: build).
+    push: bool = False
 
 
 class Registry(pulumi.ComponentResource):
     """Creates (or looks up) the account's ContainerRegistry and read-only docker credentials.
 
-    Outputs: endpoint, image_repository, docker_config_json (secret, a dockerconfigjson body).
+    Outputs: endpoint, image_repository, docker_config_json (secret, a dockerconfigjson body),
+    push_docker_config_json (secret, write access; only with `push`).
     """
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
@@ -31,6 +34,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__("taskstream:platform:Registry", name, None, opts)
         config = args.config
         endpoint: pulumi.Output[str]
+        created: list[pulumi.Resource] = []
         if config.create:
             registry = do.ContainerRegistry(
                 name,
@@ -40,6 +44,7 @@ class Registry(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             endpoint = registry.endpoint
+            created.append(registry)
         else:
             # DigitalOcean allows one registry per account, so a second stack reuses the first's.
             # Its endpoint follows from its name. No getContainerRegistry invoke: digitalocean
@@ -58,6 +63,17 @@ class Registry(pulumi.ComponentResource):
         self.docker_config_json: pulumi.Output[str] = pulumi.Output.secret(
             credentials.docker_credentials
         )
+        self.push_docker_config_json: pulumi.Output[str] | None = None
+        if args.push:
+            # Write access for the image build's push; its Create reads the registry, so it
+            # waits for a registry this stack creates.
+            push = do.ContainerRegistryDockerCredentials(
+                f"{name}-push",
+                registry_name=config.name,
+                write=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=created),
+            )
+            self.push_docker_config_json = pulumi.Output.secret(push.docker_credentials)
         self.register_outputs(
             {"endpoint": self.endpoint, "image_repository": self.image_repository}
         )
