@@ -164,6 +164,19 @@ def test_setting_a_previous_tag_on_dev_deploys_it_without_building() -> None:
     assert rec.outputs["imageTag"] == previous
 
 
+def test_a_prod_rollback_changes_only_the_workloads_that_run_the_image() -> None:
+    config = stack_config("prod")
+    current = recording("prod")
+    previous = run_offline(dataclasses.replace(config, image=ImageConfig(None, "0.0.9")))
+    before = {r.urn: r.inputs for r in current.resources}
+    after = {r.urn: r.inputs for r in previous.resources}
+    assert sorted(before) == sorted(after), "a rollback adds or removes resources"
+    changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
+    assert changed == sorted(r.name for r in app_workloads(current)), changed
+    assert _app_images(previous) == {f"{REPOSITORY}:0.0.9"}
+    assert previous.outputs["imageTag"] == "0.0.9"
+
+
 # ------------------------------------------------------------------ validation
 
 DEV_RAW = {
