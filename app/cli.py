@@ -36,9 +36,18 @@ def migrate() -> None:
     _configure_logging()
     settings = get_settings()
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-    run_migrations(engine, webhook_secret_key=settings.webhook_secret_key.get_secret_value())
+    ahead = run_migrations(
+        engine, webhook_secret_key=settings.webhook_secret_key.get_secret_value()
+    )
     engine.dispose()
-    typer.echo(f"schema is up to date ({engine.url.render_as_string(hide_password=True)})")
+    where = engine.url.render_as_string(hide_password=True)
+    if ahead:
+        # An image rollback: the newer release's schema stays; this code runs on it.
+        typer.echo(
+            f"schema is at {', '.join(ahead)}, newer than this image knows; left as is ({where})"
+        )
+        return
+    typer.echo(f"schema is up to date ({where})")
 
 
 @cli.command("db-grant")

@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -109,17 +111,34 @@ def include_in_autogenerate(
     return not ((type_ == "column" and name == "search_vector") or name == "ix_task_search")
 
 
-def run_migrations(engine: Engine, *, webhook_secret_key: str | None = None) -> None:
+def run_migrations(
+    engine: Engine,
+    *,
+    webhook_secret_key: str | None = None,
+    migrations_dir: Path = MIGRATIONS_DIR,
+) -> tuple[str, ...]:
     """Bring the schema to the newest revision; the schema is only ever made this way.
 
     The webhook key seals secrets that older revisions kept in the clear (0004).
+
+    A database already at a revision these migrations do not know was migrated by a newer
+    image: this is an image rollback. Nothing is changed (downgrading would drop what the
+    newer release wrote) and those revisions are returned; the older code runs on the newer
+    schema because every migration keeps the previous release working (expand/contract,
+    docs/infra.md "Rollback"). Otherwise returns ().
     """
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     config.attributes["webhook_secret_key"] = webhook_secret_key
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
     with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        ahead = tuple(sorted(revision for revision in current if revision not in known))
+        if ahead:
+            return ahead
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    return ()
 
 
 @contextmanager

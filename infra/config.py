@@ -48,6 +48,11 @@ CHART_REPOSITORY = re.compile(r"^https?://[^\s]+$")
 ABSOLUTE_PATH = re.compile(r"^/[^\0]*$")
 # A stack of this project (`dev`) or a fully qualified one (`acme/taskstream/dev`).
 STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$")
+# The imageTag value that makes `pulumi up` build and push this checkout itself.
+IMAGE_BUILD = "build"
+# A Docker tag: word characters, dots and dashes, at most 128, not starting with . or -.
+# (https://docs.docker.com/reference/cli/docker/image/tag/#description)
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 # Every key a stack file may set; the reader asks Pulumi for exactly these.
 KEYS: tuple[str, ...] = (
@@ -106,12 +111,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
             storage=quantity("dbStorage", r.text("dbStorage", "1Gi"))
         )
     registry = _parse_registry(r) if on_do else None
-    image_repository = (
-        r.text("imageRepository") if not on_do else raw.get("imageRepository") or None
-    )
-    image_tag = r.text("imageTag")
-    if image_tag == "latest":
-        raise ConfigError("imageTag", "must pin a build (a git SHA or version), not 'latest'")
+    environment = r.choice("environment", ENVIRONMENTS)
+    image = _parse_image(r, raw, on_do=on_do, environment=environment)
     domain = r.optional("domain", DNS_NAME, "use a DNS name such as api.example.com")
     acme_email = r.text("acmeEmail") if domain else None
     if acme_email is not None and "@" not in acme_email:
@@ -128,7 +129,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         )
     return StackConfig(
         stack=stack,
-        environment=r.choice("environment", ENVIRONMENTS),
+        environment=environment,
         platform=platform,
         ha=r.boolean("ha", False),
         cluster=cluster,
@@ -137,7 +138,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         registry=registry,
         redpanda=_parse_redpanda(r),
         services=_parse_services(r),
-        image=ImageConfig(repository=image_repository, tag=image_tag),
+        image=image,
         domain=domain,
         acme_email=acme_email,
         monitoring=_parse_monitoring(r),
@@ -145,6 +146,35 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         render_yaml_to=render_yaml_to,
         public_docs=r.boolean("publicDocs", False),
     )
+
+
+def _parse_image(
+    r: Reader, raw: Mapping[str, str], *, on_do: bool, environment: str
+) -> ImageConfig:
+    """imageTag is a pinned tag to deploy, or `build`: build and push this checkout in `up`."""
+    repository = r.text("imageRepository") if not on_do else raw.get("imageRepository") or None
+    tag = r.text("imageTag")
+    if tag == "latest":
+        raise ConfigError("imageTag", "must pin a build (a git SHA or version), not 'latest'")
+    if tag != IMAGE_BUILD:
+        if not IMAGE_TAG.match(tag):
+            raise ConfigError("imageTag", f"{tag!r} is not a Docker tag; use a git SHA or version")
+        return ImageConfig(repository=repository, tag=tag)
+    if environment == "prod":
+        raise ConfigError(
+            "imageTag",
+            "prod deploys the image CI built and tested: set its git SHA or version, not 'build'",
+        )
+    if not on_do:
+        raise ConfigError(
+            "imageTag",
+            "'build' pushes to the stack's DigitalOcean registry (platform digitalocean)",
+        )
+    if repository is not None:
+        raise ConfigError(
+            "imageRepository", "must be unset with imageTag 'build' (it pushes to the registry)"
+        )
+    return ImageConfig(repository=None, tag=None)
 
 
 def _parse_cluster(r: Reader) -> ClusterConfig:

@@ -121,7 +121,13 @@ class ServiceConfig:
 @dataclass(frozen=True)
 class ImageConfig:
     repository: str | None
-    tag: str
+    # The pinned tag to deploy (a git SHA or version CI built), or None: `pulumi up` builds
+    # this checkout and pushes it under a tag derived from its content (imageTag: build).
+    tag: str | None
+
+    @property
+    def build(self) -> bool:
+        return self.tag is None
 
 
 @dataclass(frozen=True)

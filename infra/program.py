@@ -21,11 +21,12 @@ from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import POOL_PORT, SERVER_PORT, Database, DatabaseArgs
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
+from infra.components.image import AppImage, AppImageArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
 from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
-from infra.components.registry import OWNER_OUTPUT, Registry, RegistryArgs
+from infra.components.registry import OWNER_OUTPUT, REGISTRY_HOST, Registry, RegistryArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
 APP_NAMESPACE = "taskstream"
@@ -82,6 +83,7 @@ def build(config: StackConfig) -> dict[str, Any]:
     database = _database(config, cluster, placement, prod_like, name)
     image: pulumi.Input[str]
     pull_json: pulumi.Output[str] | None = None
+    # Order on a first deploy: registry -> image (built and pushed here, or CI's) -> workloads.
     if config.registry is not None and cluster is not None and config.cluster is not None:
         registry = Registry(
             "registry",
@@ -90,20 +92,17 @@ def build(config: StackConfig) -> dict[str, Any]:
                 region=config.cluster.region,
                 production=prod_like,
                 name_prefix=pulumi.get_project(),
+                push=config.image.build,
             ),
         )
         pull_json = registry.docker_config_json
-        repository = config.image.repository
-        image = (
-            f"{repository}:{config.image.tag}"
-            if repository
-            else registry.image_repository.apply(lambda repo: f"{repo}:{config.image.tag}")
-        )
+        image, outputs["imageTag"] = _registry_image(config, registry)
         outputs["registry_endpoint"] = registry.endpoint
         # Read by the stacks that reuse this registry (taskstream:registryStack).
         outputs[OWNER_OUTPUT] = registry.name
     else:
         image = f"{config.image.repository}:{config.image.tag}"
+        outputs["imageTag"] = config.image.tag
 
     monitoring = Monitoring(
         "monitoring",
@@ -202,6 +201,29 @@ def build(config: StackConfig) -> dict[str, Any]:
     outputs["grafana_url"] = f"http://{monitoring.grafana_service}"
     outputs["grafana_hint"] = f"kubectl -n monitoring port-forward svc/{GRAFANA_SERVICE} 3000:80"
     return outputs
+
+
+def _registry_image(config: StackConfig, registry: Registry) -> tuple[pulumi.Input[str], str]:
+    """The image the workloads run and the tag deployed: this checkout built and pushed by
+    `up` (imageTag: build), or the pinned tag CI built (the workloads then use it as is)."""
+    if config.image.build:
+        assert registry.push_docker_config_json is not None, "RegistryArgs.push was set"
+        built = AppImage(
+            "app-image",
+            AppImageArgs(
+                repository=registry.image_repository,
+                registry_server=REGISTRY_HOST,
+                push_docker_config_json=registry.push_docker_config_json,
+            ),
+        )
+        # ref is `<repository>:<tag>@sha256:…`: the workloads wait for the push and run its digest.
+        return built.ref, built.tag
+    tag = config.image.tag
+    assert tag is not None, "a pinned image has a tag"
+    repository = config.image.repository
+    if repository:
+        return f"{repository}:{tag}", tag
+    return registry.image_repository.apply(lambda repo: f"{repo}:{tag}"), tag
 
 
 def _database(

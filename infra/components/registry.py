@@ -28,6 +28,8 @@ class RegistryArgs:
     production: bool
     # Prefix of a generated name (the Pulumi project); DigitalOcean names are global.
     name_prefix: str = "taskstream"
+    # Also issue write credentials: the stack builds and pushes its own image (imageTag: build).
+    push: bool = False
 
 
 class Registry(pulumi.ComponentResource):
@@ -35,9 +37,10 @@ class Registry(pulumi.ComponentResource):
 
     A created registry is always protected: the other stacks of the account pull from it.
     Creates: ContainerRegistry (+ a RandomString suffix when no name is configured), or a
-    StackReference to the owning stack; ContainerRegistryDockerCredentials (read-only).
+    StackReference to the owning stack; ContainerRegistryDockerCredentials (read-only, and
+    read-write with `push`).
     Outputs: name, endpoint, image_repository, docker_config_json (secret, a dockerconfigjson
-    body).
+    body), push_docker_config_json (secret, write access; only with `push`).
     """
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
@@ -63,6 +66,17 @@ class Registry(pulumi.ComponentResource):
         self.docker_config_json: pulumi.Output[str] = pulumi.Output.secret(
             credentials.docker_credentials
         )
+        self.push_docker_config_json: pulumi.Output[str] | None = None
+        if args.push:
+            # Write access for the image build's push; named off the registry like the pull
+            # credentials, so its Create waits for the registry too.
+            push = do.ContainerRegistryDockerCredentials(
+                f"{name}-push",
+                registry_name=registry_name,
+                write=True,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.push_docker_config_json = pulumi.Output.secret(push.docker_credentials)
         self.register_outputs(
             {
                 "name": self.name,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
-from app.db import MIGRATIONS_DIR, include_in_autogenerate
+from app.db import MIGRATIONS_DIR, include_in_autogenerate, run_migrations
 from app.sealing import unseal
 
 
@@ -68,3 +70,35 @@ def test_webhook_secrets_kept_in_the_clear_are_sealed_by_the_upgrade(engine: Eng
         row = connection.execute(sa.text('SELECT * FROM "user"')).mappings().one()
     assert "webhook_secret" not in row, "the plaintext column survived"
     assert unseal(key, row["webhook_secret_sealed"], owner.bytes) == "an-old-plaintext-secret"
+
+
+# ------------------------------------------------------------------ image rollbacks
+
+
+def _older_image_migrations(tmp_path: Path) -> Path:
+    """The migrations an image one release older ships: this tree without its newest revision."""
+    older = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, older, ignore=shutil.ignore_patterns("__pycache__"))
+    newest = sorted((older / "versions").glob("[0-9]*.py"))[-1]
+    newest.unlink()
+    return older
+
+
+def _revision(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def test_the_migrate_job_of_an_older_image_leaves_a_newer_schema_alone(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # A rollback deploys the previous image, whose migrate Job runs first (docs/infra.md,
+    # "Rollback"): it must neither fail the rollout nor touch the schema it does not know.
+    head = _revision(engine)
+    ahead = run_migrations(engine, migrations_dir=_older_image_migrations(tmp_path))
+    assert ahead == tuple(sorted(head)), "the older image did not see the database was ahead"
+    assert _revision(engine) == head, "the older image changed the schema's revision"
+
+
+def test_the_current_image_upgrades_and_reports_nothing_ahead(engine: Engine) -> None:
+    assert run_migrations(engine) == ()

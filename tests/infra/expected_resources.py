@@ -9,7 +9,9 @@ DOCKER_CREDENTIALS = (
 EXPECTED_RESOURCES: dict[str, dict[str, int]] = {
     "dev": {
         "digitalocean:index/containerRegistry:ContainerRegistry": 1,
-        DOCKER_CREDENTIALS: 1,
+        DOCKER_CREDENTIALS: 2,  # pull (the cluster) and push (the image build)
+        "docker-build:index:Image": 1,
+        "taskstream:platform:AppImage": 1,
         "digitalocean:index/databaseCluster:DatabaseCluster": 1,
         "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": 1,
         "digitalocean:index/databaseDb:DatabaseDb": 1,

@@ -71,15 +71,18 @@ def test_the_reference_check_catches_a_registry_name_typed_as_a_string() -> None
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_pull_credentials_read_the_registry_name_off_the_registry_or_its_owning_stack(
+def test_registry_credentials_read_the_registry_name_off_the_registry_or_its_owning_stack(
     stack: str,
 ) -> None:
     rec = recording(stack)
     assert do_invariants.credentials_without_a_source(rec) == []
-    (creds,) = rec.of_type(do_invariants.DOCKER_CREDENTIALS)
-    (source,) = creds.property_dependencies["registryName"]
+    # Pull credentials everywhere; push credentials too where `pulumi up` builds (dev).
+    credentials = rec.of_type(do_invariants.DOCKER_CREDENTIALS)
+    assert len(credentials) == (2 if stack == "dev" else 1)
     expected = REGISTRY if stack == "dev" else STACK_REFERENCE
-    assert f"${expected}::" in source, f"{stack}: registryName comes from {source}"
+    for creds in credentials:
+        (source,) = creds.property_dependencies["registryName"]
+        assert f"${expected}::" in source, f"{stack}: {creds.name} registryName from {source}"
 
 
 def test_dev_creates_a_registry_with_a_generated_global_name_and_exports_it() -> None:

@@ -19,6 +19,7 @@ PROVIDERS = (
     ("kubernetes", "PULUMI_KUBERNETES_VERSION"),
     ("digitalocean", "PULUMI_DIGITALOCEAN_VERSION"),
     ("random", "PULUMI_RANDOM_VERSION"),
+    ("docker-build", "PULUMI_DOCKER_BUILD_VERSION"),
 )
 
 

@@ -22,6 +22,7 @@ PAIRS = {
     "PULUMI_KUBERNETES_VERSION": "pulumi-kubernetes",
     "PULUMI_DIGITALOCEAN_VERSION": "pulumi-digitalocean",
     "PULUMI_RANDOM_VERSION": "pulumi-random",
+    "PULUMI_DOCKER_BUILD_VERSION": "pulumi-docker-build",
 }
 
 

@@ -10,7 +10,7 @@
 #   providers/<name>-v<ver>/pulumi-resource-<name>   built provider binaries
 #   work/                   writable module copies and build scratch (safe to delete)
 #
-# Usage: bash tools/engines/pulumi.sh [cli|python|kubernetes|digitalocean|random ...]
+# Usage: bash tools/engines/pulumi.sh [cli|python|kubernetes|digitalocean|random|docker-build ...]
 # (no argument = everything). Source tools/engines/pulumi-env.sh to use the result.
 set -euo pipefail
 
@@ -169,6 +169,15 @@ DO_UPSTREAM_COMMIT=5ef5c0805c6c90c7c3a60303f6c6d6515bd852ed
 DO_UPSTREAM_PSEUDO=v1.23.1-0.20260723111151-5ef5c0805c6c
 RANDOM_COMMIT=f2d8b029d0f708bd14bad9479e016560de9c0b6d
 RANDOM_PSEUDO=v4.0.0-20260722185042-f2d8b029d0f7
+# pulumi-docker-build is one module at the repository root, tagged vX.Y.Z (not provider/v4).
+DOCKER_BUILD_MOD=github.com/pulumi/pulumi-docker-build
+DOCKER_BUILD_COMMIT=eb787fad3785f384b7f4eae39e577ec90721772a
+# Two of its requirements the proxy refuses: the .NET language host's codegen at its
+# pulumi-language-dotnet/v3.107.0 tag (from the pulumi-dotnet mirror), and pulumi-java
+# v1.29.0 (no mirror: its snapshot is too large to fetch; see prepare_docker_build).
+DOTNET_MOD=github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3
+DOTNET_V3_107_0_COMMIT=2c084749f5ecd2a3859388d1a50f25f9c7da6672
+JAVA_MOD=github.com/pulumi/pulumi-java
 
 pulumi_ldflags() { printf '%s' "-s -w -X $PULUMI_SDK_MOD/go/common/version.Version=v$PULUMI_VERSION"; }
 
@@ -370,10 +379,85 @@ build_provider() {
     install_plugin "$name" "$version"
 }
 
+# ------------------------------------------------ docker-build (not Terraform-bridged)
+# A pulumi-go-provider plugin: no schema generation step (its schema is built in code),
+# no local replaces; the version lives in the provider package, not pkg/version.
+
+# replace_tagged_from_mirror SRC MODULE VERSION OWNER/NAME COMMIT SUBDIR: like
+# replace_from_mirror, for a tagged version (whose commit cannot be read off the version).
+replace_tagged_from_mirror() {
+    local src=$1 mod=$2 version=$3 repo=$4 commit=$5 subdir=$6
+    if go_mod_dir "$mod@$version" >/dev/null; then
+        return 0
+    fi
+    local dest="$WORK/src/deps/${repo/\//+}-${subdir//\//+}-$version"
+    if [[ ! -f "$dest/.exported" ]]; then
+        log "$mod@$version is not on the module proxy; exporting ${repo}@${commit:0:12} from the git mirror"
+        export_git_tree "$repo" "$commit" "$subdir" "$dest"
+        touch "$dest/.exported"
+    fi
+    (cd "$src" && go mod edit -replace="$mod@$version=$dest")
+}
+
+prepare_docker_build() {
+    local src=$1
+    replace_tagged_from_mirror "$src" "$DOTNET_MOD" v3.107.0 pulumi/pulumi-dotnet \
+        "$DOTNET_V3_107_0_COMMIT" pulumi-language-dotnet
+    # The provider uses exactly one thing from pulumi-java: the PackageInfo struct it puts in
+    # its schema's language.java section (SDK generation metadata; GetSchema only, never
+    # preview or update). Unless the proxy serves the module, stand in for that one package
+    # with a struct of the same JSON shape (field names and tags as in pulumi-java v1.29.0
+    # pkg/codegen/java/package_info.go).
+    local required
+    required=$(awk -v m="$JAVA_MOD" '$1 == m { print $2; exit }' "$src/go.mod")
+    if go_mod_dir "$JAVA_MOD@$required" >/dev/null; then
+        return 0
+    fi
+    local stand_in="$WORK/src/deps/pulumi-java-package-info-$required"
+    fresh_dir "$stand_in/pkg/codegen/java"
+    printf 'module %s\n\ngo 1.25\n' "$JAVA_MOD" >"$stand_in/go.mod"
+    cat >"$stand_in/pkg/codegen/java/package_info.go" <<'EOF_GO'
+// Package java stands in for pulumi-java's codegen package: only the schema extension type.
+package java
+
+// PackageInfo is the .language.java section of a Pulumi package schema.
+type PackageInfo struct {
+	Packages                        map[string]string `json:"packages,omitempty"`
+	BasePackage                     string            `json:"basePackage"`
+	BuildFiles                      string            `json:"buildFiles"`
+	Dependencies                    map[string]string `json:"dependencies,omitempty"`
+	GradleNexusPublishPluginVersion string            `json:"gradleNexusPublishPluginVersion"`
+	GradleTest                      string            `json:"gradleTest"`
+}
+EOF_GO
+    log "$JAVA_MOD@$required is not on the module proxy: using a stand-in for its PackageInfo"
+    (cd "$src" && go mod edit -replace="$JAVA_MOD@$required=$stand_in")
+}
+
+build_docker_build() {
+    local name=docker-build version=$PULUMI_DOCKER_BUILD_VERSION bin
+    bin=$(provider_binary "$name" "$version")
+    if [[ -x "$bin" ]]; then
+        log "pulumi-resource-$name v$version already built"
+    else
+        module_source "$DOCKER_BUILD_MOD" "v$version" pulumi/pulumi-docker-build \
+            "$DOCKER_BUILD_COMMIT" "" "pulumi-docker-build-v$version"
+        local src=$SRC_DIR
+        prepare_docker_build "$src"
+        mkdir -p "$(dirname "$bin")"
+        log "building pulumi-resource-$name v$version"
+        (cd "$src" && go build -trimpath \
+            -ldflags "-s -w -X $DOCKER_BUILD_MOD/provider.Version=$version" \
+            -o "$bin.tmp" "./provider/cmd/pulumi-resource-$name")
+        mv -f "$bin.tmp" "$bin"
+    fi
+    install_plugin "$name" "$version"
+}
+
 main() {
     local pieces=("$@")
     if [[ ${#pieces[@]} -eq 0 ]]; then
-        pieces=(cli python random digitalocean kubernetes)
+        pieces=(cli python random digitalocean kubernetes docker-build)
     fi
     local piece
     for piece in "${pieces[@]}"; do
@@ -385,8 +469,12 @@ main() {
             [[ -x "$PULUMI_BIN/pulumi" ]] || timed "pulumi CLI" build_cli
             timed "provider $piece" build_provider "$piece"
             ;;
+        docker-build)
+            [[ -x "$PULUMI_BIN/pulumi" ]] || timed "pulumi CLI" build_cli
+            timed "provider docker-build" build_docker_build
+            ;;
         *)
-            log "unknown piece: $piece (expected cli, python, kubernetes, digitalocean, random)"
+            log "unknown piece: $piece (expected cli, python, kubernetes, digitalocean, random, docker-build)"
             return 2
             ;;
         esac

@@ -48,6 +48,8 @@ def pulumi_env() -> dict[str, str]:
     return {
         **pulumi_env_of(providers=True),
         "DIGITALOCEAN_TOKEN": "dummy",
+        # No Docker daemon: a preview plans the dev image build without one (buildOnPreview off).
+        "DOCKER_HOST": "unix:///nonexistent/taskstream-no-docker-daemon.sock",
         "UV_FROZEN": "1",
         "UV_OFFLINE": "1",
     }

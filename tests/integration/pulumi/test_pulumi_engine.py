@@ -144,6 +144,33 @@ def test_prod_images_come_from_the_reused_registry(previews: dict[str, Run]) -> 
     assert not wrong, f"prod images not from {PROD_IMAGE_PREFIX}…: {wrong}"
 
 
+def test_the_dev_preview_plans_the_image_build_before_every_workload_that_runs_it(
+    previews: dict[str, Run],
+) -> None:
+    # With DOCKER_HOST pointing nowhere (conftest): the plan needs no Docker daemon.
+    steps = _steps(previews["dev"])
+    images = [i for i, s in enumerate(steps) if s["newState"]["type"] == "docker-build:index:Image"]
+    assert len(images) == 1, f"dev plans {len(images)} image builds"
+    image = steps[images[0]]
+    assert image["op"] == "create"
+    workloads = {
+        step["urn"].rsplit("::", 1)[1]: (index, step["newState"].get("dependencies", []))
+        for index, step in enumerate(steps)
+        if "taskstream:platform:App$" in step["urn"]
+        and step["newState"]["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")
+    }
+    assert sorted(workloads) == ["api", "db-grant", "migrate", "notifier", "recurrer", "relay"]
+    early = [name for name, (index, _) in workloads.items() if index < images[0]]
+    assert not early, f"planned before the image build: {early}"
+    unordered = [name for name, (_, deps) in workloads.items() if image["urn"] not in deps]
+    assert not unordered, f"not dependent on the image build: {unordered}"
+
+
+def test_prod_plans_no_image_build(previews: dict[str, Run]) -> None:
+    types = {step["newState"]["type"] for step in _steps(previews["prod"])}
+    assert "docker-build:index:Image" not in types, "prod must deploy the image CI built"
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_the_policy_pack_finds_no_mandatory_violation_in_a_real_preview(
     stack: str, projects: dict[str, Project], policy_pack: Path
