@@ -165,6 +165,8 @@ def build(config: StackConfig) -> dict[str, Any]:
         ),
     )
     outputs["api_url"] = _api_url(config, edge, placement, cluster)
+    # Previews and drift checks read the running build from here (see docs/ci.md).
+    outputs["imageTag"] = config.image.tag
     outputs["grafana_url"] = f"http://{monitoring.grafana_service}"
     outputs["grafana_hint"] = f"kubectl -n monitoring port-forward svc/{GRAFANA_SERVICE} 3000:80"
     return outputs
