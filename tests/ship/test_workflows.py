@@ -309,3 +309,29 @@ def test_pulumi_runs_the_cli_version_pinned_with_the_engines() -> None:
         for _, step in [(j, s) for j, job in jobs(name).items() for s in steps_using(job, PULUMI)]:
             version = str(step.get("with", {}).get("pulumi-version", ""))
             assert version == "${{ steps.setup.outputs.pulumi-version }}", f"{name}: {version}"
+
+
+# What the suite's real-engine tests use: tests/support/engines.py, tests/support/pulumi.py
+# and ship_support.actionlint_path().
+ENGINES_THE_TESTS_USE = {"postgres", "kafka", "daprd", "pulumi", "actionlint"}
+
+
+def test_ci_provisions_every_engine_from_releases_into_a_cache_before_the_tests() -> None:
+    job = jobs("ci.yml")["test"]
+    assert job["env"]["TASKSTREAM_REQUIRE_INTEGRATION"] == "1"
+    assert job["env"]["TASKSTREAM_ENGINE_SOURCE"] == "release", "runners build from registries"
+    steps = job["steps"]
+    (cache,) = [
+        i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache@")
+    ]
+    options = steps[cache]["with"]
+    assert options["path"] == "~/.cache/taskstream", options
+    assert "hashFiles('tools/engines/versions.env', 'tools/engines/*.sh')" in options["key"]
+    runs = [str(s.get("run", "")).strip() for s in steps]
+    provision = runs.index("bash tools/engines/provision.sh")
+    assert cache < provision < runs.index("make test"), "engines provisioned out of order"
+    assert steps_using(job, "actions/setup-java"), "no Java for the Kafka broker"
+    script = (REPO_ROOT / "tools" / "engines" / "provision.sh").read_text()
+    default = re.search(r"engines=\(([a-z ]+)\)", script)
+    assert default is not None, "provision.sh has no default engine list"
+    assert set(default.group(1).split()) >= ENGINES_THE_TESTS_USE, default.group(1)
