@@ -57,6 +57,8 @@ class FakeApi:
     url: str = ""
     valid: set[str] = field(default_factory=set)
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, token)
+    # Each read reports a new count, as each read of a DOKS cluster reports a new token.
+    churn_outputs: bool = False
 
     def tokens_used(self) -> set[str]:
         return {token for _, path, token in self.seen if path.startswith("/v2/tags")}
@@ -67,7 +69,7 @@ def api() -> Iterator[FakeApi]:
     fake = FakeApi()
     # godo's TaggedResources: the provider reads every kind's count.
     kinds = ("droplets", "images", "volumes", "volume_snapshots", "databases")
-    resources = {"count": 0, **{kind: {"count": 0} for kind in kinds}}
+    resources: dict[str, Any] = {"count": 0, **{kind: {"count": 0} for kind in kinds}}
     tag = {"tag": {"name": TAG, "resources": resources}}
 
     class Handler(BaseHTTPRequestHandler):
@@ -81,6 +83,8 @@ def api() -> Iterator[FakeApi]:
             if token not in fake.valid:
                 status, body = 401, {"id": "Unauthorized", "message": "Unable to authenticate you"}
             elif path in ("/v2/tags", f"/v2/tags/{TAG}"):
+                if fake.churn_outputs:
+                    resources["count"] += 1
                 status, body = (201 if self.command == "POST" else 200), tag
             else:
                 status, body = 404, {"id": "not_found", "message": "fake"}
@@ -195,3 +199,14 @@ def test_a_credential_that_changes_per_run_is_reported_as_drift(stack: Stack, ap
     churned = stack.run(*drift_check, run_program=True)
     assert churned.returncode != 0, f"a changed provider credential passed:\n{churned.stdout}"
     assert "pulumi:providers:digitalocean" in churned.stdout, churned.stdout
+
+
+def test_outputs_that_change_on_every_read_are_not_drift(stack: Stack, api: FakeApi) -> None:
+    # The cluster resource's own kube_configs output holds a token that differs on every
+    # read; a refresh records it, but only input changes fail --expect-no-changes.
+    api.valid = {"token-a"}
+    api.churn_outputs = True
+    stack.token("token-a")
+    stack.ok("up", "--yes", "--skip-preview")
+    out = stack.ok("preview", "--refresh", "--expect-no-changes", "--diff", run_program=True)
+    assert "totalResourceCount" in out, f"the refresh saw no changed output:\n{out}"
