@@ -144,7 +144,9 @@ def _computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             "secretOutputNames": [],
         },
         "digitalocean:index/kubernetesCluster:KubernetesCluster": {
-            "kubeConfigs": [{"rawConfig": f"kubeconfig {secret}"}],
+            "kubeConfigs": [
+                {"rawConfig": f"kubeconfig {secret}", "clusterCaCertificate": "LS0tLS1DQS0tLS0t"}
+            ],
             "endpoint": "https://cluster.k8s.ondigitalocean.com",
         },
         "digitalocean:index/databaseCluster:DatabaseCluster": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -42,9 +43,9 @@ class Cluster(pulumi.ComponentResource):
         )
         self.cluster = self._create_cluster(name)
         self.worker_pool = self._create_worker_pool(name)
-        self.kubeconfig = self._fresh_kubeconfig()
-        # The kubeconfig token changes on every run; cluster_identifier keeps the provider
-        # (and so every in-cluster object) from being replaced when only the token changed.
+        self.kubeconfig = self._exec_kubeconfig()
+        # cluster_identifier keeps the provider (and so every in-cluster object) from being
+        # replaced when only the kubeconfig's form changes, e.g. on the move to exec auth.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -109,13 +110,48 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["node_count"]),
         )
 
-    def _fresh_kubeconfig(self) -> pulumi.Output[str]:
-        # Reading the cluster through an invoke on every run yields a token that is never
-        # older than the run, so a stack untouched for more than 7 days still deploys.
-        current = do.get_kubernetes_cluster_output(
-            name=self.cluster.name, opts=pulumi.InvokeOutputOptions(parent=self)
+    def _exec_kubeconfig(self) -> pulumi.Output[str]:
+        # No token in the kubeconfig: a token fetched per run (7-day expiry) made every run
+        # an update of the provider (drift) and left a stale one in state for refresh.
+        # doctl mints a short-lived token whenever the provider connects, from the
+        # DIGITALOCEAN_ACCESS_TOKEN in the environment, so the kubeconfig never changes.
+        return pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.id,
+                self.cluster.endpoint,
+                self.cluster.kube_configs[0].cluster_ca_certificate,
+            ).apply(lambda parts: exec_kubeconfig(self._args.name, *parts))
         )
-        return pulumi.Output.secret(current.kube_configs[0].raw_config)
+
+
+def exec_kubeconfig(name: str, cluster_id: str, endpoint: str, ca_data: str) -> str:
+    """A kubeconfig whose user runs `doctl ... exec-credential` (DigitalOcean's own form)."""
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "doctl",
+            "args": [
+                "kubernetes",
+                "cluster",
+                "kubeconfig",
+                "exec-credential",
+                "--version=v1beta1",
+                cluster_id,
+            ],
+            "interactiveMode": "Never",
+        }
+    }
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+        ],
+        "users": [{"name": f"{name}-doctl", "user": user}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-doctl"}}],
+        "current-context": name,
+    }
+    return json.dumps(config, sort_keys=True)
 
 
 def require_version(config: ClusterConfig, latest: str | None) -> str:

@@ -278,7 +278,6 @@ def test_the_workload_pool_ignores_node_count_and_the_version_comes_from_a_prefi
     assert cluster.inputs["autoUpgrade"] is True, "patch upgrades are not automatic"
     tokens = [i.token for i in rec.invokes]
     assert "digitalocean:index/getKubernetesVersions:getKubernetesVersions" in tokens
-    assert "digitalocean:index/getKubernetesCluster:getKubernetesCluster" in tokens
 
 
 def test_the_database_admits_only_the_cluster() -> None:

@@ -104,7 +104,8 @@ def test_ci_lints_type_checks_tests_and_builds_on_every_push_and_pull_request() 
     assert "github.ref == 'refs/heads/main'" in push, f"image push is not limited to main: {push}"
 
 
-def test_pull_requests_get_a_refreshed_policy_checked_preview_comment_for_each_stack() -> None:
+def test_pull_requests_get_a_refreshed_policy_checked_preview_comment_for_dev() -> None:
+    # prod is rendered offline instead (test_workflow_secrets.py says why it may not preview).
     assert "pull_request" in triggers("preview.yml")
     previews = pulumi_steps("preview.yml", "preview")
     assert previews, "preview.yml runs no pulumi preview"
@@ -113,7 +114,8 @@ def test_pull_requests_get_a_refreshed_policy_checked_preview_comment_for_each_s
         assert options.get("comment-on-pr") is True, f"{job_id}: no PR comment"
         assert options.get("refresh") is True, f"{job_id}: preview without refresh"
         assert "policy" in str(options.get("policyPacks", "")).split(), f"{job_id}: no policy pack"
-        assert set(job["strategy"]["matrix"]["stack"]) == STACKS, f"{job_id}: not every stack"
+        assert job["env"]["STACK"] == "dev", f"{job_id}: previews {job['env']['STACK']}"
+        assert "env.STACK" in str(options["stack-name"]), options["stack-name"]
 
 
 def test_pull_requests_upload_the_offline_render_of_each_stack() -> None:
@@ -226,8 +228,110 @@ def test_drift_is_a_scheduled_preview_that_expects_no_changes_on_every_stack() -
         assert set(job["strategy"]["matrix"]["stack"]) == STACKS
 
 
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("drift.yml", "preview"),
+        ("preview.yml", "preview"),
+        ("deploy.yml", "up"),
+        ("destroy.yml", "destroy"),
+    ],
+)
+def test_every_refresh_runs_the_program_so_providers_use_todays_credentials(
+    name: str, command: str
+) -> None:
+    # pulumi/actions has no run-program input; the CLI reads PULUMI_RUN_PROGRAM instead
+    # (pulumi/pulumi sdk/go/common/env/env.go, RunProgram, v3.259.0). A refresh from the
+    # provider configuration in state fails once the cluster token saved there expired.
+    found = pulumi_steps(name, command)
+    assert found, f"{name} has no pulumi {command}"
+    for job_id, _, step in found:
+        assert step["with"].get("refresh") is True, f"{name}:{job_id} does not refresh"
+        assert step.get("env", {}).get("PULUMI_RUN_PROGRAM") == "true", (
+            f"{name}:{job_id} refreshes from the provider configuration saved in state"
+        )
+
+
+def test_a_manual_deploy_can_roll_a_stack_back_to_an_existing_image_tag() -> None:
+    inputs = triggers("deploy.yml")["workflow_dispatch"]["inputs"]
+    assert inputs["image_tag"]["type"] == "string"
+    assert inputs["image_tag"]["default"] == ""
+    image = jobs("deploy.yml")["image"]
+    assert image["env"]["REQUESTED_TAG"] == "${{ inputs.image_tag }}"
+    assert image["outputs"]["tag"] == "${{ steps.tag.outputs.tag }}"
+    (build,) = image_builds("deploy.yml")
+    assert build.get("if") == "env.REQUESTED_TAG == ''", "a rollback would rebuild the commit"
+    for job_id, _, step in pulumi_steps("deploy.yml", "up"):
+        assert "needs.image.outputs.tag" in str(step["with"]["config-map"]), job_id
+
+
+def _choose_tag(requested: str) -> subprocess.CompletedProcess[str]:
+    step = next(s for s in jobs("deploy.yml")["image"]["steps"] if s.get("id") == "tag")
+    assert step["env"] == {"COMMIT": "${{ github.sha }}"}, step["env"]
+    return subprocess.run(
+        ["bash", "-e", "-c", str(step["run"])],
+        env={
+            "REQUESTED_TAG": requested,
+            "COMMIT": "0123abc",
+            "GITHUB_OUTPUT": "/dev/stdout",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("requested", "tag"),
+    [
+        ("", "0123abc"),
+        ("9f8e7d6", "9f8e7d6"),
+        ("v1.4.2", "v1.4.2"),
+        ("latest", None),
+        ("a b", None),
+        ("x;rm -rf /", None),
+    ],
+)
+def test_the_deploy_tag_is_the_commit_or_a_pinned_requested_tag(
+    requested: str, tag: str | None
+) -> None:
+    result = _choose_tag(requested)
+    if tag is None:
+        assert result.returncode != 0, f"{requested!r} was accepted: {result.stdout}"
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == f"tag={tag}"
+
+
 def test_pulumi_runs_the_cli_version_pinned_with_the_engines() -> None:
     for name in workflow_names():
         for _, step in [(j, s) for j, job in jobs(name).items() for s in steps_using(job, PULUMI)]:
             version = str(step.get("with", {}).get("pulumi-version", ""))
             assert version == "${{ steps.setup.outputs.pulumi-version }}", f"{name}: {version}"
+
+
+# What the suite's real-engine tests use: tests/support/engines.py, tests/support/pulumi.py
+# and ship_support.actionlint_path().
+ENGINES_THE_TESTS_USE = {"postgres", "kafka", "daprd", "pulumi", "actionlint"}
+
+
+def test_ci_provisions_every_engine_from_releases_into_a_cache_before_the_tests() -> None:
+    job = jobs("ci.yml")["test"]
+    assert job["env"]["TASKSTREAM_REQUIRE_INTEGRATION"] == "1"
+    assert job["env"]["TASKSTREAM_ENGINE_SOURCE"] == "release", "runners build from registries"
+    steps = job["steps"]
+    (cache,) = [
+        i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache@")
+    ]
+    options = steps[cache]["with"]
+    assert options["path"] == "~/.cache/taskstream", options
+    assert "hashFiles('tools/engines/versions.env', 'tools/engines/*.sh')" in options["key"]
+    runs = [str(s.get("run", "")).strip() for s in steps]
+    provision = runs.index("bash tools/engines/provision.sh")
+    assert cache < provision < runs.index("make test"), "engines provisioned out of order"
+    assert steps_using(job, "actions/setup-java"), "no Java for the Kafka broker"
+    script = (REPO_ROOT / "tools" / "engines" / "provision.sh").read_text()
+    default = re.search(r"engines=\(([a-z ]+)\)", script)
+    assert default is not None, "provision.sh has no default engine list"
+    assert set(default.group(1).split()) >= ENGINES_THE_TESTS_USE, default.group(1)

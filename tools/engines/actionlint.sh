@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds actionlint from its Go module at $ACTIONLINT_VERSION into the per-machine cache:
+# Puts actionlint $ACTIONLINT_VERSION into the per-machine cache:
 #   $TASKSTREAM_CACHE/actionlint/v$ACTIONLINT_VERSION/actionlint
-# Release downloads are unreachable here, so `go install` fetches it through the module
-# proxy. Skips the build when the binary is present; prints the binary's path on stdout.
+# registry source: `go install` through the module proxy; release source: rhysd's release
+# archive. Skips both when the binary is present; prints the binary's path on stdout.
 set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=release.sh
+source "$ENGINES_DIR/release.sh"
 
 ACTIONLINT_OUT_DIR="$TASKSTREAM_CACHE/actionlint/v$ACTIONLINT_VERSION"
 ACTIONLINT_BIN="$ACTIONLINT_OUT_DIR/actionlint"
@@ -17,9 +19,8 @@ if [[ -x "$ACTIONLINT_BIN" ]]; then
     exit 0
 fi
 
-command -v go >/dev/null || { log "go is required to build actionlint"; exit 1; }
-
-build_actionlint() {
+actionlint_from_registry() {
+    command -v go >/dev/null || { log "go is required to build actionlint"; return 1; }
     # Install into a private directory first and publish atomically, so a concurrent or
     # interrupted run never leaves a half-written binary at the cached path.
     local tmp="$ACTIONLINT_OUT_DIR/.partial.$$"
@@ -32,8 +33,15 @@ build_actionlint() {
     rm -rf "$tmp"
 }
 
-log "building actionlint v$ACTIONLINT_VERSION from the Go module proxy"
-timed "actionlint v$ACTIONLINT_VERSION build" build_actionlint
+actionlint_from_release() {
+    local unpacked="$ACTIONLINT_OUT_DIR/.release.$$"
+    fetch_release actionlint "$unpacked" || return
+    mv -f "$unpacked/actionlint" "$ACTIONLINT_BIN"
+    rm -rf "$unpacked"
+}
+
+mkdir -p "$ACTIONLINT_OUT_DIR"
+timed "actionlint v$ACTIONLINT_VERSION from $TASKSTREAM_ENGINE_SOURCE" from_source actionlint
 "$ACTIONLINT_BIN" -version >&2 || true
 log "actionlint ready at $ACTIONLINT_BIN"
 printf '%s\n' "$ACTIONLINT_BIN"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds daprd from its Go module at $DAPR_VERSION into the per-machine cache:
+# Puts daprd $DAPR_VERSION into the per-machine cache:
 #   $TASKSTREAM_CACHE/dapr/v$DAPR_VERSION/daprd
-# Release downloads are unreachable here, so the binary comes from the Go module
-# proxy through our tools module (tools/engines/daprd), which repeats the replace
-# directives dapr's own go.mod needs. Skips the build when the binary is present.
+# registry source: built from the Go module proxy through our tools module
+# (tools/engines/daprd), which repeats the replace directives dapr's own go.mod needs.
+# release source: dapr's release archive. Skips everything when the binary is present.
 set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=release.sh
+source "$ENGINES_DIR/release.sh"
 
 DAPRD_MODULE_DIR="$ENGINES_DIR/daprd"
 DAPRD_OUT_DIR="$TASKSTREAM_CACHE/dapr/v$DAPR_VERSION"
@@ -18,14 +20,25 @@ if [[ -x "$DAPRD_BIN" ]]; then
     exit 0
 fi
 
-command -v go >/dev/null || { log "go is required to build daprd"; exit 1; }
+daprd_from_release() {
+    local unpacked="$DAPRD_OUT_DIR/release.$$"
+    fetch_release daprd "$unpacked" || return
+    install -m 0755 "$unpacked/daprd" "$DAPRD_BIN.partial.$$"
+    rm -rf "$unpacked"
+    mv -f "$DAPRD_BIN.partial.$$" "$DAPRD_BIN"
+}
 
-# The tools module must pin the same dapr version as versions.env.
-if ! grep -Eq "^[[:space:]]*(require[[:space:]]+)?github.com/dapr/dapr v${DAPR_VERSION}([[:space:]]|\$)" "$DAPRD_MODULE_DIR/go.mod"; then
-    log "tools/engines/daprd/go.mod does not require github.com/dapr/dapr v$DAPR_VERSION;"
-    log "update it (require + replaces from 'go mod download -json github.com/dapr/dapr@v$DAPR_VERSION') and run 'go mod tidy'"
-    exit 1
-fi
+daprd_from_registry() {
+    command -v go >/dev/null || { log "go is required to build daprd"; return 1; }
+    # The tools module must pin the same dapr version as versions.env.
+    if ! grep -Eq "^[[:space:]]*(require[[:space:]]+)?github.com/dapr/dapr v${DAPR_VERSION}([[:space:]]|\$)" "$DAPRD_MODULE_DIR/go.mod"; then
+        log "tools/engines/daprd/go.mod does not require github.com/dapr/dapr v$DAPR_VERSION;"
+        log "update it (require + replaces from 'go mod download -json github.com/dapr/dapr@v$DAPR_VERSION') and run 'go mod tidy'"
+        return 1
+    fi
+    log "building daprd v$DAPR_VERSION (stablecomponents; ~1 GB of modules and minutes of compile when cold)"
+    build_daprd
+}
 
 build_daprd() {
     local tmp="$DAPRD_OUT_DIR/daprd.partial.$$" info dapr_dir commit work
@@ -72,7 +85,7 @@ build_daprd() {
     mv -f "$tmp" "$DAPRD_BIN"
 }
 
-log "building daprd v$DAPR_VERSION (stablecomponents; ~1 GB of modules and minutes of compile when cold)"
-timed "daprd v$DAPR_VERSION build" build_daprd
+mkdir -p "$DAPRD_OUT_DIR"
+timed "daprd v$DAPR_VERSION from $TASKSTREAM_ENGINE_SOURCE" from_source daprd
 "$DAPRD_BIN" --version >&2 || true
 log "daprd ready at $DAPRD_BIN"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Resolves Apache Kafka's broker jars from Maven Central into the per-machine cache:
+# Puts Apache Kafka's broker jars into the per-machine cache (registry source: resolved
+# from Maven Central; release source: the libs/ of Apache's binary archive):
 #   $TASKSTREAM_CACHE/kafka/$KAFKA_VERSION/libs/*.jar   (the broker's classpath)
 #   $TASKSTREAM_CACHE/m2/                               (Maven's own repository cache)
 # The test suite runs `java -cp 'libs/*' kafka.Kafka` in KRaft mode on loopback
@@ -8,6 +9,8 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=release.sh
+source "$ENGINES_DIR/release.sh"
 
 KAFKA_POM="$ENGINES_DIR/kafka/pom.xml"
 KAFKA_HOME="$TASKSTREAM_CACHE/kafka/$KAFKA_VERSION"
@@ -20,10 +23,19 @@ if [[ -f "$KAFKA_STAMP" && -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]]; th
     exit 0
 fi
 
-command -v mvn >/dev/null || { log "mvn is required to resolve the Kafka jars"; exit 1; }
 command -v java >/dev/null || { log "java (17+) is required to run the Kafka broker"; exit 1; }
 
-resolve_kafka() {
+kafka_from_release() {
+    local unpacked="$KAFKA_HOME/release.$$"
+    fetch_release kafka "$unpacked" || return
+    rm -rf "$KAFKA_LIBS"
+    mv "$unpacked/kafka_${KAFKA_SCALA_VERSION}-$KAFKA_VERSION/libs" "$KAFKA_LIBS"
+    rm -rf "$unpacked"
+    touch "$KAFKA_STAMP"
+}
+
+kafka_from_registry() {
+    command -v mvn >/dev/null || { log "mvn is required to resolve the Kafka jars"; return 1; }
     local tmp="$KAFKA_HOME/libs.partial.$$"
     rm -rf "$tmp"
     mkdir -p "$tmp" "$M2_REPO"
@@ -51,6 +63,6 @@ resolve_kafka() {
     touch "$KAFKA_STAMP"
 }
 
-log "resolving kafka $KAFKA_VERSION from Maven Central"
-timed "kafka $KAFKA_VERSION resolve" resolve_kafka
+mkdir -p "$KAFKA_HOME"
+timed "kafka $KAFKA_VERSION from $TASKSTREAM_ENGINE_SOURCE" from_source kafka
 log "kafka ready: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"

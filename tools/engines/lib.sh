@@ -12,6 +12,30 @@ mkdir -p "$TASKSTREAM_CACHE"
 
 log() { printf '[engines] %s\n' "$*" >&2; }
 
+# Where engines come from, one switch for every script:
+#   registry  built or resolved from package registries (Go module proxy, Maven Central,
+#             Debian): the only sources this development machine reaches. The default.
+#   release   the upstream release archives (get.pulumi.com, GitHub releases, Apache's
+#             archive, the distribution's PostgreSQL): what GitHub's runners use.
+# Both fill the same cache layout, so the tests never know which one ran.
+TASKSTREAM_ENGINE_SOURCE="${TASKSTREAM_ENGINE_SOURCE:-registry}"
+case "$TASKSTREAM_ENGINE_SOURCE" in
+registry | release) ;;
+*)
+    log "TASKSTREAM_ENGINE_SOURCE must be 'registry' or 'release', not '$TASKSTREAM_ENGINE_SOURCE'"
+    exit 2
+    ;;
+esac
+export TASKSTREAM_ENGINE_SOURCE
+
+# from_source ENGINE [ARGS...]: runs ENGINE_from_registry or ENGINE_from_release, whichever
+# the switch names, with ARGS; the calling script defines both.
+from_source() {
+    local engine=$1
+    shift
+    "${engine}_from_${TASKSTREAM_ENGINE_SOURCE}" "$@"
+}
+
 # Runs "$@" and reports how long it took, so cold and cached costs are visible in CI logs.
 timed() {
     local label=$1 start end

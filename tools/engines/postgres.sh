@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL server binaries (initdb, pg_ctl, postgres) exist on this machine,
-# installing Debian's `postgresql` package when they do not. Starts nothing: tests create
-# throwaway clusters in temp dirs themselves. Prints the directory holding the binaries.
+# installing the distribution's `postgresql` package when they do not: as root from
+# Debian's packages (registry source), or through sudo on GitHub's Ubuntu runners, which
+# usually ship it already (release source). Starts nothing: tests create throwaway
+# clusters in temp dirs themselves. Prints the directory holding the binaries.
 #
 # Debian keeps them in /usr/lib/postgresql/<major>/bin, which is not on PATH; the tests
 # look there too (tests/support/engines.py: postgres_bindir()). initdb refuses to run
@@ -37,24 +39,33 @@ command -v apt-get >/dev/null || {
     log "no PostgreSQL server binaries and no apt-get: install PostgreSQL (initdb, pg_ctl) yourself"
     exit 1
 }
-if [[ $(id -u) -ne 0 ]]; then
-    log "no PostgreSQL server binaries; installing them needs root (apt-get install postgresql)"
-    exit 1
-fi
 
+# install_postgres [sudo]: the distribution's package, binaries only.
 install_postgres() {
-    # Only the binaries are wanted: ask postgresql-common not to create and start the
-    # default "main" cluster on port 5432 during installation.
-    mkdir -p /etc/postgresql-common/createcluster.d
-    if [[ ! -e /etc/postgresql-common/createcluster.d/taskstream.conf ]]; then
-        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/taskstream.conf
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+    local as=("$@")
+    # Ask postgresql-common not to create and start the default "main" cluster on 5432.
+    "${as[@]}" mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" |
+        "${as[@]}" tee /etc/postgresql-common/createcluster.d/taskstream.conf >/dev/null
+    "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${as[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends postgresql
 }
 
-log "installing PostgreSQL from Debian's packages"
-timed "postgresql install" install_postgres
+postgres_from_registry() {
+    if [[ $(id -u) -ne 0 ]]; then
+        log "no PostgreSQL server binaries; installing them needs root (apt-get install postgresql)"
+        return 1
+    fi
+    install_postgres
+}
+
+postgres_from_release() {
+    install_postgres sudo --non-interactive
+}
+
+log "installing PostgreSQL (the distribution's package, $TASKSTREAM_ENGINE_SOURCE source)"
+timed "postgresql install" from_source postgres
 bindir=$(find_bindir) || { log "postgresql installed but initdb/pg_ctl not found"; exit 1; }
 log "postgresql server binaries in $bindir"
 echo "$bindir"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Pulumi CLI, the Python language host and the resource plugins the infra
-# program uses, from their Go modules at the versions in versions.env, into a cache
-# outside the repository. Idempotent: every artifact is keyed by version and skipped
-# when present, so a warm run takes seconds.
+# Puts the Pulumi CLI, the Python language host and the resource plugins the infra program
+# uses, at the versions in versions.env, into a cache outside the repository: built from
+# their Go modules (registry source) or taken from Pulumi's release archive and
+# `pulumi plugin install` (release source). Idempotent: every artifact is keyed by
+# version and skipped when present, so a warm run takes seconds.
 #
 # Layout (under $TASKSTREAM_CACHE/pulumi):
 #   v$PULUMI_VERSION/bin/   pulumi, pulumi-language-python, pulumi-language-python-exec
@@ -16,6 +17,8 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=release.sh
+source "$ENGINES_DIR/release.sh"
 
 PULUMI_CACHE="$TASKSTREAM_CACHE/pulumi"
 PULUMI_BIN="$PULUMI_CACHE/v$PULUMI_VERSION/bin"
@@ -55,7 +58,7 @@ GIT_MIRRORS="${TASKSTREAM_GIT_MIRRORS:-/work/.mirror}"
 # or fails quietly (exit 1) when the proxy does not serve that version.
 go_mod_dir() {
     local json dir
-    json=$(cd "$WORK" && GOFLAGS= go mod download -json "$1" 2>/dev/null) || true
+    json=$(cd "$WORK" && GOFLAGS='' go mod download -json "$1" 2>/dev/null) || true
     dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [[ -n "$dir" && -d "$dir" ]] || return 1
     printf '%s\n' "$dir"
@@ -454,6 +457,54 @@ build_docker_build() {
     install_plugin "$name" "$version"
 }
 
+# ------------------------------------------------------------- release source
+
+# The CLI archive holds the CLI and the Python language host side by side.
+cli_from_release() {
+    local stamp="$PULUMI_BIN/.pulumi-language-python.version"
+    if [[ -x "$PULUMI_BIN/pulumi" && "$(cat "$stamp" 2>/dev/null)" == "v$PULUMI_VERSION" ]]; then
+        log "pulumi CLI v$PULUMI_VERSION already installed"
+        return 0
+    fi
+    local unpacked="$WORK/release-v$PULUMI_VERSION" name
+    fetch_release pulumi "$unpacked" || return
+    for name in pulumi pulumi-language-python pulumi-language-python-exec; do
+        install -m 0755 "$unpacked/pulumi/$name" "$PULUMI_BIN/$name"
+    done
+    rm -rf "$unpacked"
+    printf 'v%s\n' "$PULUMI_VERSION" >"$stamp"
+}
+
+# plugin_from_release NAME: Pulumi's own plugin download (GitHub releases) into PULUMI_HOME.
+plugin_from_release() {
+    local version
+    version=$(provider_version "$1")
+    plugin_installed "$1" "$version" && return 0
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=false \
+        "$PULUMI_BIN/pulumi" plugin install resource "$1" "$version" --non-interactive
+}
+
+provider_version() {
+    case "$1" in
+    kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
+    digitalocean) echo "$PULUMI_DIGITALOCEAN_VERSION" ;;
+    random) echo "$PULUMI_RANDOM_VERSION" ;;
+    docker-build) echo "$PULUMI_DOCKER_BUILD_VERSION" ;;
+    esac
+}
+
+# The registry source's functions under the names from_source looks for.
+cli_from_registry() { build_cli; }
+python_from_registry() { build_python_host; }
+python_from_release() { cli_from_release; }
+plugin_from_registry() {
+    if [[ $1 == docker-build ]]; then
+        build_docker_build # not Terraform-bridged: its own build
+    else
+        build_provider "$1"
+    fi
+}
+
 main() {
     local pieces=("$@")
     if [[ ${#pieces[@]} -eq 0 ]]; then
@@ -462,16 +513,11 @@ main() {
     local piece
     for piece in "${pieces[@]}"; do
         case "$piece" in
-        cli) timed "pulumi CLI" build_cli ;;
-        python) timed "python language host" build_python_host ;;
-        kubernetes | digitalocean | random)
+        cli | python) timed "pulumi $piece" from_source "$piece" ;;
+        kubernetes | digitalocean | random | docker-build)
             # Installing plugins needs the CLI.
-            [[ -x "$PULUMI_BIN/pulumi" ]] || timed "pulumi CLI" build_cli
-            timed "provider $piece" build_provider "$piece"
-            ;;
-        docker-build)
-            [[ -x "$PULUMI_BIN/pulumi" ]] || timed "pulumi CLI" build_cli
-            timed "provider docker-build" build_docker_build
+            [[ -x "$PULUMI_BIN/pulumi" ]] || timed "pulumi CLI" from_source cli
+            timed "provider $piece" from_source plugin "$piece"
             ;;
         *)
             log "unknown piece: $piece (expected cli, python, kubernetes, digitalocean, random, docker-build)"
