@@ -8,13 +8,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.chart_values import REDPANDA_KAFKA_PORT
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
 from infra.components.app_network import Peers
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import Database, DatabaseArgs
-from infra.components.edge import Edge, EdgeArgs
+from infra.components.edge import CERT_MANAGER_NAMESPACE, Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
@@ -97,9 +98,26 @@ def build(config: StackConfig) -> dict[str, Any]:
             app_namespace_name=APP_NAMESPACE,
         ),
     )
+    edge = Edge(
+        "edge",
+        EdgeArgs(
+            placement=placement,
+            ha=config.ha,
+            load_balancer_name=name if cluster is not None else None,
+            acme_email=config.acme_email,
+            monitoring_ready=monitoring.release,
+            domain=config.domain,
+        ),
+    )
     eventbus = EventBus(
         "eventbus",
-        EventBusArgs(config=config.redpanda, placement=placement, depends_on=[monitoring.release]),
+        EventBusArgs(
+            config=config.redpanda,
+            placement=placement,
+            cert_manager_namespace=CERT_MANAGER_NAMESPACE,
+            cert_manager_ready=[edge.cert_manager],
+            depends_on=[monitoring.release],
+        ),
     )
     foundation = AppFoundation(
         "app-foundation",
@@ -121,17 +139,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             brokers=eventbus.brokers,
             scheduler_storage="16Gi" if prod_like else "1Gi",
             topics_ready=eventbus.topics_job,
-        ),
-    )
-    edge = Edge(
-        "edge",
-        EdgeArgs(
-            placement=placement,
-            ha=config.ha,
-            load_balancer_name=name if cluster is not None else None,
-            acme_email=config.acme_email,
-            monitoring_ready=monitoring.release,
-            domain=config.domain,
+            kafka_passwords=eventbus.user_passwords,
+            kafka_ready=eventbus.ca,
         ),
     )
     App(
@@ -150,7 +159,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 monitoring_namespace="monitoring",
                 dapr_namespace="dapr-system",
                 broker_namespace="redpanda",
-                broker_port=9093,
+                broker_port=REDPANDA_KAFKA_PORT,
                 database_namespace=database.peer[0],
                 database_port=database.peer[1],
             ),

@@ -31,10 +31,11 @@ class EdgeArgs:
 
 
 class Edge(pulumi.ComponentResource):
-    """Creates the ingress-nginx release and, with an ACME email, cert-manager plus a
-    Let's Encrypt ClusterIssuer.
+    """Creates the ingress-nginx release, cert-manager and, with an ACME email, a Let's
+    Encrypt ClusterIssuer.
 
-    Outputs: ingress_class, cluster_issuer (None without TLS), ingress_ready, controller_service.
+    Outputs: ingress_class, cluster_issuer (None without TLS), ingress_ready, controller_service,
+    cert_manager (the release; the event bus's certificates come from it too).
     """
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -61,18 +62,20 @@ class Edge(pulumi.ComponentResource):
         self.controller_service = f"{INGRESS_NAMESPACE}/ingress-nginx-controller"
         self.cluster_issuer: str | None = None
         self.issuer_ready: list[pulumi.Resource] = []
+        # Every stack runs cert-manager: the event bus's TLS certificates need it.
+        self.cert_manager = self._create_cert_manager(args)
         if args.acme_email is not None:
-            self._create_cert_manager(args, args.acme_email)
+            self._create_acme_issuer(args, args.acme_email)
         self.register_outputs(
             {"ingress_class": self.ingress_class, "cluster_issuer": self.cluster_issuer}
         )
 
-    def _create_cert_manager(self, args: EdgeArgs, email: str) -> None:
+    def _create_cert_manager(self, args: EdgeArgs) -> pulumi.Resource:
         placement = args.placement
         ns = helm.namespace(
             CERT_MANAGER_NAMESPACE, placement=placement, parent=self, labels=labels("tls")
         )
-        release = helm.release(
+        return helm.release(
             "cert-manager",
             chart=versions.CERT_MANAGER,
             namespace=ns.metadata.name,
@@ -81,6 +84,9 @@ class Edge(pulumi.ComponentResource):
             parent=self,
             depends_on=[ns, args.monitoring_ready],
         )
+
+    def _create_acme_issuer(self, args: EdgeArgs, email: str) -> None:
+        placement = args.placement
         issuer = k8s.apiextensions.CustomResource(
             "letsencrypt-issuer",
             api_version="cert-manager.io/v1",
@@ -94,7 +100,7 @@ class Edge(pulumi.ComponentResource):
                     "solvers": [{"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}],
                 }
             },
-            opts=placement.opts(self, depends_on=[release, self.ingress_release]),
+            opts=placement.opts(self, depends_on=[self.cert_manager, self.ingress_release]),
         )
         self.cluster_issuer = CLUSTER_ISSUER
         self.issuer_ready = [issuer]
