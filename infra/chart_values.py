@@ -5,17 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infra import versions
+from infra import kafka_access, versions
 from infra.config_model import MonitoringConfig, RedpandaConfig
 
 Values = dict[str, Any]
 
 REDPANDA_FULLNAME = "redpanda"
+# Listener ports (chart defaults, set explicitly so NetworkPolicies can name them).
 REDPANDA_KAFKA_PORT = 9093
 # The chart's other internal listeners (charts/redpanda/chart/values.yaml, 25.3.8): brokers
 # replicate over RPC, and the admin API serves metrics, cluster config and health.
 REDPANDA_ADMIN_PORT = 9644
 REDPANDA_RPC_PORT = 33145
+# The chart's extra-superusers file (we list none: the bootstrap user is the only one) and
+# the bootstrap user's password, both Secrets the EventBus creates before the release.
+REDPANDA_USERS_SECRET_NAME = "redpanda-superusers"  # noqa: S105
+REDPANDA_ADMIN_SECRET_NAME = "redpanda-admin"  # noqa: S105
+REDPANDA_ADMIN_PASSWORD_KEY = "password"  # noqa: S105
+# The cert-manager ClusterIssuer (a private CA) that signs the brokers' certificate and,
+# from the same CA, the trust bundle clients in other namespaces verify it with.
+REDPANDA_CA_ISSUER = "redpanda-ca"
+# The chart names the Secret of its certificate "default" `<fullname>-default-cert`
+# (charts/redpanda/values.go ServerSecretName, tag charts/redpanda/v25.3.8); cert-manager's
+# CA issuer puts the CA beside it as ca.crt.
+REDPANDA_TLS_SECRET_NAME = f"{REDPANDA_FULLNAME}-default-cert"
 # Names of Kubernetes Secrets, not secret values.
 GRAFANA_ADMIN_SECRET_NAME = "grafana-admin"  # noqa: S105
 ALERT_WEBHOOKS_SECRET_NAME = "alert-webhooks"  # noqa: S105
@@ -47,8 +60,20 @@ def redpanda_values(
                 "weight": 100,
             },
         },
-        # In-cluster plaintext behind NetworkPolicies; nothing is exposed outside the cluster.
-        "tls": {"enabled": False},
+        # Every listener (Kafka, admin, RPC) speaks TLS with a certificate from our CA.
+        "tls": {
+            "enabled": True,
+            "certs": {
+                "default": {
+                    "issuerRef": {"name": REDPANDA_CA_ISSUER, "kind": "ClusterIssuer"},
+                    # With an issuerRef the chart adds the in-cluster DNS names only if asked.
+                    "applyInternalDNSNames": True,
+                    "caEnabled": True,
+                }
+            },
+        },
+        "auth": {"sasl": _redpanda_sasl()},
+        "listeners": _redpanda_listeners(),
         "external": {"enabled": False},
         "console": {"enabled": False},
         "logging": {"usageStats": {"enabled": False}},
@@ -62,6 +87,10 @@ def redpanda_values(
                 # Topics are declared by the topic Job; a typo must fail, not create a topic.
                 "auto_create_topics_enabled": False,
                 "default_topic_replications": config.replication_factor,
+                # Without it anyone reaching port 9644 could create users or superusers.
+                # The chart passes the bootstrap user to its own admin clients
+                # (charts/redpanda/render_state.go, v25.3.8).
+                "admin_api_require_auth": True,
             }
         },
     }
@@ -87,6 +116,45 @@ def redpanda_resources(config: RedpandaConfig) -> Values:
         "memory": {"container": {"max": config.memory}},
         "requests": dict(exact),
         "limits": dict(exact),
+    }
+
+
+def _redpanda_sasl() -> Values:
+    """SCRAM on every Kafka connection; the bootstrap user is the only superuser.
+
+    Users listed in the chart's users file all become superusers (the config-watcher sets
+    `superusers` to them, operator/internal/configwatcher), so the apps' users are created
+    by the topic Job instead, with ACLs (infra.kafka_access).
+    """
+    return {
+        "enabled": True,
+        "mechanism": kafka_access.SASL_MECHANISM,
+        "secretRef": REDPANDA_USERS_SECRET_NAME,
+        "users": [],
+        "bootstrapUser": {
+            "name": kafka_access.ADMIN_USER,
+            "mechanism": kafka_access.SASL_MECHANISM,
+            "secretKeyRef": {
+                "name": REDPANDA_ADMIN_SECRET_NAME,
+                "key": REDPANDA_ADMIN_PASSWORD_KEY,
+            },
+        },
+    }
+
+
+def _redpanda_listeners() -> Values:
+    """Kafka, admin and RPC on fixed ports; nothing external; no HTTP proxy or registry.
+
+    An external listener left enabled would make the chart issue its `external` certificate
+    from a CA of its own, though the brokers are never exposed.
+    """
+    no_external = {"default": {"enabled": False}}
+    return {
+        "kafka": {"port": REDPANDA_KAFKA_PORT, "external": no_external},
+        "admin": {"port": REDPANDA_ADMIN_PORT, "external": no_external},
+        "rpc": {"port": REDPANDA_RPC_PORT},
+        "http": {"enabled": False, "external": no_external},
+        "schemaRegistry": {"enabled": False, "external": no_external},
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app import contract
+from infra import kafka_access
 
 Manifest = dict[str, Any]
 
@@ -25,14 +26,33 @@ def app_ids(processes: Sequence[contract.Process] = contract.PROCESSES) -> list[
     return sorted(process.app_id for process in processes)
 
 
+def pubsub_app_ids() -> list[str]:
+    """The app ids whose sidecars load the pub/sub Component: those with an event-bus user.
+
+    The API only writes the outbox, so its sidecar holds no broker credentials at all.
+    """
+    return sorted(user.name for user in kafka_access.users())
+
+
 def pubsub_component(
     *, brokers: str, scopes: Sequence[str], namespace: str | None = None
 ) -> Manifest:
-    """The pubsub.kafka Component on a plaintext Kafka listener (Redpanda, or Kafka locally)."""
+    """The pubsub.kafka Component: SCRAM over TLS, each sidecar as its own user.
+
+    Field names are pubsub.kafka's (components-contrib v1.18.4 common/component/kafka/
+    metadata.go). The credentials and the CA come from daprd's environment (`envRef`), which
+    the injector fills from the app's own Secret (`dapr.io/env-from-secret`), so one
+    Component serves every app without any credential in it.
+    """
+    from_env = {
+        "saslUsername": kafka_access.ENV_USERNAME,
+        "saslPassword": kafka_access.ENV_PASSWORD,
+        "caCert": kafka_access.ENV_CA_CERT,
+    }
     fields = {
         "brokers": brokers,
-        "authType": "none",
-        "disableTls": "true",
+        "authType": "password",
+        "saslMechanism": kafka_access.DAPR_SASL_MECHANISM,
         # Each app is its own consumer group so notifier and recurrer both see every event;
         # one shared literal would split the stream between them.
         "consumerGroup": "{appID}",
@@ -48,7 +68,8 @@ def pubsub_component(
         "spec": {
             "type": "pubsub.kafka",
             "version": "v1",
-            "metadata": [{"name": key, "value": value} for key, value in fields.items()],
+            "metadata": [{"name": key, "value": value} for key, value in fields.items()]
+            + [{"name": key, "envRef": variable} for key, variable in from_env.items()],
         },
         "scopes": list(scopes),
     }
@@ -175,7 +196,7 @@ def all_manifests(*, brokers: str, namespace: str | None = None) -> list[Manifes
     scopes = app_ids()
     manifests = [
         configuration(namespace=namespace),
-        pubsub_component(brokers=brokers, scopes=scopes, namespace=namespace),
+        pubsub_component(brokers=brokers, scopes=pubsub_app_ids(), namespace=namespace),
         resiliency(scopes=scopes, namespace=namespace),
     ]
     for process in contract.PROCESSES:

@@ -163,7 +163,8 @@ def network(config: StackConfig) -> Network:
         # sidecar in each broker pod holds a lease through the API server.
         Flow(BROKERS, BROKERS, (REDPANDA_RPC_PORT, REDPANDA_KAFKA_PORT, REDPANDA_ADMIN_PORT)),
         Flow(BROKERS, KUBE_API, KUBE_API_PORTS),
-        Flow(TOPICS_JOB, BROKERS, (REDPANDA_KAFKA_PORT,)),
+        # Topics and ACLs over the Kafka API, the apps' SCRAM users over the admin API.
+        Flow(TOPICS_JOB, BROKERS, (REDPANDA_KAFKA_PORT, REDPANDA_ADMIN_PORT)),
         Flow(CONFIGURATION_JOB, BROKERS, (REDPANDA_ADMIN_PORT,)),
     ]
     deny = {APP_NAMESPACE, eventbus.NAMESPACE}

@@ -19,7 +19,7 @@ from infra.components.app_network import Peers
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import POOL_PORT, SERVER_PORT, Database, DatabaseArgs
-from infra.components.edge import Edge, EdgeArgs
+from infra.components.edge import CERT_MANAGER_NAMESPACE, Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.image import AppImage, AppImageArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
@@ -117,15 +117,6 @@ def build(config: StackConfig) -> dict[str, Any]:
     if cluster is not None or any(s.autoscaled for s in config.services.values()):
         # HPAs scale on CPU through metrics.k8s.io, which neither DOKS nor kind provides.
         MetricsApi("metrics-api", MetricsApiArgs(placement=placement, ha=config.ha))
-    eventbus = EventBus(
-        "eventbus",
-        EventBusArgs(
-            config=config.redpanda,
-            placement=placement,
-            client_namespace=APP_NAMESPACE,
-            depends_on=[monitoring.release],
-        ),
-    )
     foundation = AppFoundation(
         "app-foundation",
         AppFoundationArgs(
@@ -134,6 +125,31 @@ def build(config: StackConfig) -> dict[str, Any]:
             database_url=database.url,
             database_admin_url=database.admin_url,
             docker_config_json=pull_json,
+        ),
+    )
+    # Before the event bus: cert-manager issues the brokers' certificates too.
+    edge = Edge(
+        "edge",
+        EdgeArgs(
+            placement=placement,
+            ha=config.ha,
+            load_balancer_name=name if cluster is not None else None,
+            acme_email=config.acme_email,
+            gateway_namespace=APP_NAMESPACE,
+            monitoring_ready=monitoring.release,
+            domain=config.domain,
+            namespace_ready=[foundation.namespace],
+        ),
+    )
+    eventbus = EventBus(
+        "eventbus",
+        EventBusArgs(
+            config=config.redpanda,
+            placement=placement,
+            client_namespace=APP_NAMESPACE,
+            cert_manager_namespace=CERT_MANAGER_NAMESPACE,
+            cert_manager_ready=[edge.cert_manager],
+            depends_on=[monitoring.release],
         ),
     )
     dapr = Dapr(
@@ -146,19 +162,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             brokers=eventbus.brokers,
             scheduler_storage="16Gi" if prod_like else "1Gi",
             topics_ready=eventbus.topics_job,
-        ),
-    )
-    edge = Edge(
-        "edge",
-        EdgeArgs(
-            placement=placement,
-            ha=config.ha,
-            load_balancer_name=name if cluster is not None else None,
-            acme_email=config.acme_email,
-            gateway_namespace=APP_NAMESPACE,
-            monitoring_ready=monitoring.release,
-            domain=config.domain,
-            namespace_ready=[foundation.namespace],
+            kafka_passwords=eventbus.user_passwords,
+            kafka_ready=eventbus.ca,
         ),
     )
     App(

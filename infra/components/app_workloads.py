@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app import contract
+from infra import kafka_access
 from infra.components.edge import PROXY_SOURCE_NETWORKS
 from infra.components.placement import labels
 from infra.config_model import ServiceConfig
@@ -219,8 +220,19 @@ def deployment_spec(
     }
 
 
+def kafka_env_from_secret(user: kafka_access.KafkaUser) -> str:
+    """The `dapr.io/env-from-secret` value giving daprd this user's credentials and the CA
+    (format `NAME=secret:key,...`, dapr v1.18.3 pkg/injector/patcher/sidecar_container.go)."""
+    pairs = {
+        kafka_access.ENV_USERNAME: (user.secret_name, kafka_access.USERNAME_KEY),
+        kafka_access.ENV_PASSWORD: (user.secret_name, kafka_access.PASSWORD_KEY),
+        kafka_access.ENV_CA_CERT: (kafka_access.CA_SECRET_NAME, kafka_access.CA_KEY),
+    }
+    return ",".join(f"{name}={secret}:{key}" for name, (secret, key) in pairs.items())
+
+
 def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, str]:
-    return {
+    annotations = {
         "dapr.io/enabled": "true",
         "dapr.io/app-id": process.app_id,
         "dapr.io/app-port": str(process.port),
@@ -242,6 +254,10 @@ def dapr_annotations(process: contract.Process, dapr_config: str) -> dict[str, s
         # Lets in-flight events finish before the sidecar stops during a rollout.
         "dapr.io/graceful-shutdown-seconds": "20",
     }
+    user = kafka_access.user_of(process)
+    if user is not None:
+        annotations["dapr.io/env-from-secret"] = kafka_env_from_secret(user)
+    return annotations
 
 
 def admin_environment(env: list[Manifest]) -> list[Manifest]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from infra import chart_values, dapr_manifests, versions
-from infra.components import helm
+from infra import chart_values, dapr_manifests, kafka_access, versions
+from infra.components import eventbus_security, helm
 from infra.components.placement import InCluster, labels
 
 SYSTEM_NAMESPACE = "dapr-system"
@@ -33,12 +34,17 @@ class DaprArgs:
     scheduler_storage: str
     # The subscriptions must not exist before their topics do.
     topics_ready: pulumi.Resource | None = None
+    # Each event-bus user's password (EventBus.user_passwords) and what must exist before
+    # its Secrets and the CA bundle can: the app namespace and the brokers' CA issuer.
+    kafka_passwords: Mapping[str, pulumi.Output[str]] | None = None
+    kafka_ready: Sequence[pulumi.Resource] = ()
 
 
 class Dapr(pulumi.ComponentResource):
     """Creates the dapr-system namespace and Dapr release, then the pub/sub Component,
     Subscriptions, Resiliency and Configuration in the app namespace (all depending on the
-    release, whose CRDs they need).
+    release, whose CRDs they need), and the Secrets the Component's sidecars read: each
+    event-bus user's credentials and the brokers' CA.
 
     Outputs: configuration_name, pubsub_name, release.
     """
@@ -59,6 +65,16 @@ class Dapr(pulumi.ComponentResource):
             parent=self,
             depends_on=[ns],
         )
+        self.kafka_access: list[pulumi.Resource] = []
+        if args.kafka_passwords is not None:
+            self.kafka_access = eventbus_security.create_app_access(
+                self,
+                placement,
+                namespace=args.app_namespace,
+                users=kafka_access.users(),
+                passwords=dict(args.kafka_passwords),
+                ready=args.kafka_ready,
+            )
         self.resources = [
             self._custom_resource(manifest, args)
             for manifest in dapr_manifests.all_manifests(
@@ -81,6 +97,9 @@ class Dapr(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] = [self.release]
         if kind == "Subscription" and args.topics_ready is not None:
             depends_on.append(args.topics_ready)
+        if kind == "Component":
+            # Sidecars that load it read these Secrets at start.
+            depends_on.extend(self.kafka_access)
         return KubernetesObject(
             f"dapr-{kind.lower()}-{name}",
             {**manifest, "metadata": {**manifest["metadata"], "namespace": args.app_namespace}},

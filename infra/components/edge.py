@@ -63,12 +63,13 @@ class EdgeArgs:
 
 class Edge(pulumi.ComponentResource):
     """Creates the Envoy Gateway release (with the Gateway API CRDs), the EnvoyProxy config,
-    GatewayClass, Gateway, ClientTrafficPolicy and the proxies' PodMonitor, and with an ACME
-    email cert-manager, a
-    Let's Encrypt ClusterIssuer solving HTTP-01 through the Gateway, and an HTTPS redirect.
+    GatewayClass, Gateway, ClientTrafficPolicy, the proxies' PodMonitor and cert-manager, and
+    with an ACME email a Let's Encrypt ClusterIssuer solving HTTP-01 through the Gateway and
+    an HTTPS redirect.
 
     Outputs: gateway, gateway_namespace, https (whether the Gateway terminates TLS),
-    cluster_issuer (None without TLS), ready (what routes must wait for).
+    cluster_issuer (None without TLS), ready (what routes must wait for), cert_manager (the
+    release; the event bus's certificates come from it too).
     """
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -95,8 +96,10 @@ class Edge(pulumi.ComponentResource):
         gateway = self._create_gateway(edge_ns)
         self._create_proxy_monitor()
         self.ready: list[pulumi.Resource] = [self.release, gateway]
+        # Every stack runs cert-manager: the event bus's TLS certificates need it.
+        self.cert_manager = self._create_cert_manager()
         if args.acme_email is not None:
-            self._create_cert_manager(args.acme_email, gateway)
+            self._create_acme_issuer(args.acme_email, gateway)
         self.register_outputs(
             {
                 "gateway": self.gateway,
@@ -194,13 +197,13 @@ class Edge(pulumi.ComponentResource):
             group="monitoring.coreos.com",
         )
 
-    def _create_cert_manager(self, email: str, gateway: pulumi.Resource) -> None:
+    def _create_cert_manager(self) -> pulumi.Resource:
         args = self._args
         placement = args.placement
         ns = helm.namespace(
             CERT_MANAGER_NAMESPACE, placement=placement, parent=self, labels=labels("tls")
         )
-        release = helm.release(
+        return helm.release(
             "cert-manager",
             chart=versions.CERT_MANAGER,
             namespace=ns.metadata.name,
@@ -210,6 +213,9 @@ class Edge(pulumi.ComponentResource):
             # Its Gateway API support watches Gateways and HTTPRoutes: their CRDs come first.
             depends_on=[ns, args.monitoring_ready, self.release],
         )
+
+    def _create_acme_issuer(self, email: str, gateway: pulumi.Resource) -> None:
+        args = self._args
         listener = edge_specs.gateway_ref(GATEWAY_NAME, edge_specs.HTTP_LISTENER)
         solver_route = {"parentRefs": [{**listener, "namespace": args.gateway_namespace}]}
         issuer = k8s.apiextensions.CustomResource(
@@ -226,7 +232,7 @@ class Edge(pulumi.ComponentResource):
                     "solvers": [{"http01": {"gatewayHTTPRoute": solver_route}}],
                 }
             },
-            opts=placement.opts(self, depends_on=[release, gateway]),
+            opts=args.placement.opts(self, depends_on=[self.cert_manager, gateway]),
         )
         self.cluster_issuer = CLUSTER_ISSUER
         self.ready.append(issuer)

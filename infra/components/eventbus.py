@@ -9,13 +9,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import chart_values, versions
-from infra.components import eventbus_network, helm, monitoring
+from infra import chart_values, kafka_access, versions
+from infra.components import eventbus_network, eventbus_security, helm, monitoring
+from infra.components.edge import CERT_MANAGER_NAMESPACE
 from infra.components.placement import InCluster, api, labels
 from infra.components.topics import create_topics_script, topic_specs
 from infra.config_model import RedpandaConfig
 
 NAMESPACE = "redpanda"
+# Where the topic Job finds the CA that signed the brokers' certificate.
+CA_MOUNT = "/etc/redpanda-tls"
 
 
 @dataclass(frozen=True)
@@ -25,15 +28,21 @@ class EventBusArgs:
     # The namespace whose pods publish and subscribe (its own policies say which may).
     client_namespace: str
     namespace: str = NAMESPACE
+    # cert-manager's release and namespace: the brokers' certificates come from it.
+    cert_manager_ready: Sequence[pulumi.Resource] = ()
+    cert_manager_namespace: str = CERT_MANAGER_NAMESPACE
     # The chart's ServiceMonitor needs the monitoring CRDs first.
     depends_on: Sequence[pulumi.Resource] = ()
 
 
 class EventBus(pulumi.ComponentResource):
     """Creates the redpanda namespace, its NetworkPolicies (default deny, then the brokers'
-    peers), the Redpanda release and a Job that declares the topics.
+    peers), a private CA (cert-manager ClusterIssuer), generated SCRAM credentials, the
+    Redpanda release (SASL and TLS on every listener) and a Job that declares the topics, the
+    apps' users and their ACLs.
 
-    Outputs: brokers (the internal Kafka bootstrap address), topics_job (ready when topics exist).
+    Outputs: brokers (the internal Kafka bootstrap address), topics_job (ready when topics
+    and users exist), user_passwords (per app user, secret).
     """
 
     def __init__(self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None):
@@ -44,6 +53,17 @@ class EventBus(pulumi.ComponentResource):
             args.namespace, placement=placement, parent=self, labels=labels("redpanda")
         )
         policies = self._create_network_policies(args, ns)
+        self.users = kafka_access.users()
+        self.ca = eventbus_security.create_ca(
+            self,
+            placement,
+            cert_manager_namespace=args.cert_manager_namespace,
+            cert_manager_ready=args.cert_manager_ready,
+        )
+        credentials = eventbus_security.create_credentials(
+            self, placement, namespace=ns.metadata.name, namespace_ready=[ns], users=self.users
+        )
+        self.user_passwords = credentials.passwords
         self.release = helm.release(
             "redpanda",
             chart=versions.REDPANDA,
@@ -54,13 +74,19 @@ class EventBus(pulumi.ComponentResource):
             placement=placement,
             parent=self,
             # The post-install hook and the brokers need their paths before they start.
-            depends_on=[ns, *policies, *args.depends_on],
+            depends_on=[ns, *policies, *self.ca, *credentials.ready, *args.depends_on],
             timeout_seconds=900,
         )
         self.namespace = args.namespace
         self.brokers = chart_values.redpanda_brokers(args.namespace)
         self.topics_job = self._create_topics_job(name, args)
-        self.register_outputs({"brokers": self.brokers, "topics_job": self.topics_job.id})
+        self.register_outputs(
+            {
+                "brokers": self.brokers,
+                "topics_job": self.topics_job.id,
+                "user_passwords": self.user_passwords,
+            }
+        )
 
     def _create_network_policies(
         self, args: EventBusArgs, ns: k8s.core.v1.Namespace
@@ -84,11 +110,13 @@ class EventBus(pulumi.ComponentResource):
 
     def _create_topics_job(self, name: str, args: EventBusArgs) -> k8s.batch.v1.Job:
         script = create_topics_script(topic_specs(), replicas=args.config.replication_factor)
+        script += kafka_access.access_script(self.users)
         container = {
             "name": "rpk",
             "image": versions.RPK_IMAGE,
             "command": ["/bin/sh", "-c", script],
-            "env": [{"name": "RPK_BROKERS", "value": self.brokers}],
+            "env": _rpk_env(self.brokers, args.namespace, self.users),
+            "volumeMounts": [{"name": "tls", "mountPath": CA_MOUNT, "readOnly": True}],
             "resources": {
                 "requests": {"cpu": "50m", "memory": "64Mi"},
                 "limits": {"cpu": "200m", "memory": "128Mi"},
@@ -121,6 +149,15 @@ class EventBus(pulumi.ComponentResource):
                             "restartPolicy": "OnFailure",
                             "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                             "containers": [container],
+                            "volumes": [
+                                {
+                                    "name": "tls",
+                                    "secret": {
+                                        "secretName": chart_values.REDPANDA_TLS_SECRET_NAME,
+                                        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                                    },
+                                }
+                            ],
                         },
                     },
                 }
@@ -143,6 +180,51 @@ def _bytes(quantity: str) -> float:
     if match is None:
         raise ValueError(f"EventBus: {quantity!r} is not a memory quantity such as 4Gi")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _rpk_env(
+    brokers: str, namespace: str, users: list[kafka_access.KafkaUser]
+) -> list[dict[str, object]]:
+    """rpk's settings as RPK_* variables (its -X options): the superuser over TLS on both
+    the Kafka API (topics, ACLs) and the admin API (users)."""
+    ca_file = f"{CA_MOUNT}/ca.crt"
+    admin_host = f"{chart_values.REDPANDA_FULLNAME}.{namespace}.svc.cluster.local"
+    plain = {
+        "RPK_BROKERS": brokers,
+        "RPK_TLS_ENABLED": "true",
+        "RPK_TLS_CA": ca_file,
+        "RPK_ADMIN_HOSTS": f"{admin_host}:{chart_values.REDPANDA_ADMIN_PORT}",
+        "RPK_ADMIN_TLS_ENABLED": "true",
+        "RPK_ADMIN_TLS_CA": ca_file,
+        "RPK_SASL_MECHANISM": kafka_access.SASL_MECHANISM,
+        "RPK_USER": kafka_access.ADMIN_USER,
+    }
+    env: list[dict[str, object]] = [{"name": k, "value": v} for k, v in plain.items()]
+    env.append(
+        {
+            "name": "RPK_PASS",
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": chart_values.REDPANDA_ADMIN_SECRET_NAME,
+                    "key": chart_values.REDPANDA_ADMIN_PASSWORD_KEY,
+                }
+            },
+        }
+    )
+    for user in users:
+        variable = kafka_access.password_variable(user)
+        env.append(
+            {
+                "name": variable,
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": eventbus_security.APP_PASSWORDS_SECRET_NAME,
+                        "key": variable,
+                    }
+                },
+            }
+        )
+    return env
 
 
 def _validate(args: EventBusArgs) -> None:

@@ -74,8 +74,12 @@ def network_policies(peers: BrokerPeers) -> dict[str, Manifest]:
                     "from": [namespace_peer(peers.client_namespace), topics_job],
                     "ports": ports(REDPANDA_KAFKA_PORT),
                 },
-                # Prometheus scrapes /public_metrics on the admin port (the chart's monitor).
-                {"from": [configuration_job, prometheus], "ports": ports(REDPANDA_ADMIN_PORT)},
+                # Prometheus scrapes /public_metrics on the admin port (the chart's monitor);
+                # the topic Job creates the apps' SCRAM users through the admin API.
+                {
+                    "from": [configuration_job, topics_job, prometheus],
+                    "ports": ports(REDPANDA_ADMIN_PORT),
+                },
             ],
         },
         "allow-broker-egress": {
@@ -90,7 +94,7 @@ def network_policies(peers: BrokerPeers) -> dict[str, Manifest]:
         "allow-topics-job-egress": {
             **topics_job,
             "policyTypes": ["Egress"],
-            "egress": [{"to": [brokers], "ports": ports(REDPANDA_KAFKA_PORT)}],
+            "egress": [{"to": [brokers], "ports": ports(REDPANDA_KAFKA_PORT, REDPANDA_ADMIN_PORT)}],
         },
         "allow-configuration-job-egress": {
             **configuration_job,

@@ -76,6 +76,40 @@ def test_the_token_secrets_key_token_becomes_daprds_token_variables() -> None:
     }
 
 
+def test_env_from_secret_fills_daprd_variables_and_cert_manager_secrets_are_stood_in() -> None:
+    objects = RenderedObjects(
+        "test",
+        (
+            {
+                "kind": "Secret",
+                "metadata": {"name": "kafka-notifier", "namespace": "ns"},
+                "stringData": {"username": "taskstream-notifier", "password": "[secret]"},
+            },
+            {
+                "kind": "Certificate",
+                "metadata": {"name": "kafka-ca", "namespace": "ns"},
+                "spec": {"secretName": "kafka-ca"},
+            },
+        ),
+        ("a", "b"),
+    )
+    annotations = {
+        **{k: v for k, v in ANNOTATIONS.items() if "token" not in k},
+        "dapr.io/env-from-secret": (
+            "KAFKA_USER=kafka-notifier:username, KAFKA_PASS=kafka-notifier:password,"
+            "KAFKA_CA=kafka-ca:ca.crt"
+        ),
+    }
+    spec = sidecar_spec(annotations, "pod")
+    assert spec is not None
+
+    env = daprd_env(spec, "ns", Resolver(objects, lambda s, k: f"made-{s}-{k}"))
+
+    assert env["KAFKA_USER"] == "taskstream-notifier"
+    assert env["KAFKA_PASS"] == "made-kafka-notifier-password"
+    assert env["KAFKA_CA"] == "made-kafka-ca-ca.crt", "cert-manager's Secret is not stood in"
+
+
 def test_resources_keep_everything_but_the_brokers_and_split_out_configurations(
     tmp_path: Path,
 ) -> None:

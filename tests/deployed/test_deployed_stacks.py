@@ -25,7 +25,7 @@ from tests.integration.conftest import pytest_runtest_makereport as pytest_runte
 from tests.support.accounts import ApiUser, register_user
 from tests.support.deployed.database import ManagedDatabase, managed_database
 from tests.support.deployed.objects import RenderedObjects
-from tests.support.deployed.stack import DeployedStack, database_stand_ins
+from tests.support.deployed.stack import DeployedStack, database_stand_ins, kafka_stand_ins
 from tests.support.engines import require_daprd, require_engine
 from tests.support.kafka import KafkaBroker
 from tests.support.postgres import PostgresServer
@@ -49,11 +49,17 @@ def database(
 
 @pytest.fixture(scope="module")
 def deployed(
-    objects: RenderedObjects, database: ManagedDatabase, tmp_path_factory: pytest.TempPathFactory
+    objects: RenderedObjects,
+    database: ManagedDatabase,
+    kafka: KafkaBroker,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DeployedStack]:
     """The stack with its Jobs run to completion (the migration first of all)."""
     workdir: Path = tmp_path_factory.mktemp(f"deployed-{objects.stack}")
-    stand_ins = database_stand_ins(app_url=database.app_url, admin_url=database.admin_url)
+    stand_ins = {
+        **database_stand_ins(app_url=database.app_url, admin_url=database.admin_url),
+        **kafka_stand_ins(kafka),
+    }
     stack = DeployedStack(objects, stand_ins=stand_ins, workdir=workdir)
     try:
         stack.job_seconds = stack.run_jobs()

@@ -42,8 +42,10 @@ def _kind(spec: Schema, *, scopes: bool = False) -> Schema:
 
 
 _NAME_VALUE = _object(
-    {"name": _STRING, "value": _STRING, "secretKeyRef": {"type": "object"}}, ["name"]
+    {"name": _STRING, "value": _STRING, "secretKeyRef": {"type": "object"}, "envRef": _STRING},
+    ["name"],
 )
+_ISSUER_REF = _object({"name": _STRING, "kind": _STRING, "group": _STRING}, ["name"])
 _TARGET = _object({"timeout": _STRING, "retry": _STRING, "circuitBreaker": _STRING}, [])
 _RETRY = _object(
     {
@@ -457,9 +459,31 @@ SHAPES: dict[str, Schema] = {
                         "solvers": {"type": "array"},
                     },
                     ["server", "privateKeySecretRef", "solvers"],
-                )
+                ),
+                "selfSigned": _object({}, []),
+                "ca": _object({"secretName": _STRING}, ["secretName"]),
             },
             [],
+        )
+    ),
+    "cert-manager.io/v1/Certificate": _kind(
+        _object(
+            {
+                "secretName": _STRING,
+                "issuerRef": _ISSUER_REF,
+                "isCA": {"type": "boolean"},
+                "commonName": _STRING,
+                "dnsNames": _STRINGS,
+                "duration": _STRING,
+                "privateKey": _object(
+                    {
+                        "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
+                        "size": {"type": "integer"},
+                    },
+                    [],
+                ),
+            },
+            ["secretName", "issuerRef"],
         )
     ),
 }

@@ -34,7 +34,7 @@ def _by_key(manifests: list[Manifest]) -> dict[tuple[str, str], Manifest]:
 
 
 def _brokers_of(component: Manifest) -> str:
-    fields = {item["name"]: item["value"] for item in component["spec"]["metadata"]}
+    fields = {item["name"]: item.get("value") for item in component["spec"]["metadata"]}
     return str(fields["brokers"])
 
 

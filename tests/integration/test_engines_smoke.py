@@ -148,7 +148,9 @@ def broker() -> Iterator[KafkaBroker]:
     # Both engines or neither: don't spend a broker start on a test that will skip.
     require_daprd()
     require_kafka()
-    with KafkaBroker() as kafka:
+    # The engines alone, on a plaintext listener; the event path and the access tests run
+    # the platform's SASL_SSL Component (test_event_path, test_kafka_access).
+    with KafkaBroker(secure=False) as kafka:
         kafka.create_topics([TASK_EVENTS])
         yield kafka
 

@@ -353,7 +353,8 @@ def test_completing_an_after_completion_occurrence_yields_exactly_one_next_occur
     # A redelivery of the same completion (same CloudEvent id, same partition), then a
     # reopen and a second completion: none of them may add an occurrence.
     [completion] = events_of(db, first["id"], "task.completed")
-    republished = stack.service("api").sidecar.publish(
+    # Through the relay's sidecar: the only one whose Kafka user may publish.
+    republished = stack.service("relay").sidecar.publish(
         PUBSUB_NAME,
         TASK_EVENTS.name,
         completion.payload,
@@ -395,7 +396,7 @@ def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_stream_keeps_flowi
     # payload fails validation (through Dapr), and a JSON body that is no CloudEvent at all
     # (straight onto the broker).
     poison_id = f"poison-{uuid.uuid4()}"
-    published = stack.service("api").sidecar.publish(
+    published = stack.service("relay").sidecar.publish(
         PUBSUB_NAME,
         TASK_EVENTS.name,
         {"schema_version": 999, "event_type": "task.created"},
@@ -712,4 +713,12 @@ def test_a_message_that_is_not_json_on_a_dead_letter_topic_does_not_wedge_the_wa
         lambda: dead_letters_seen(notifier.url, NOTIFIER.app_id) >= before + 2,
         timeout=15,
         what="the notifier to count both dead letters, the garbage and the one behind it",
+    )
+
+
+def test_the_apis_sidecar_holds_no_pubsub_and_so_no_broker_credentials(stack: EventPath) -> None:
+    published = stack.service("api").sidecar.publish(PUBSUB_NAME, TASK_EVENTS.name, {"x": 1})
+
+    assert published.status_code == 404, (
+        f"the API's sidecar reached the broker: {published.status_code} {published.text}"
     )

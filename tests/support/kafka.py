@@ -2,7 +2,9 @@
 
 The jars come from tools/engines/kafka.sh (the per-machine cache). The broker behaves like
 the platform's Redpanda where it matters to us: topics are never auto-created, so tests
-create every topic and dead-letter topic up front, as the infra does.
+create every topic and dead-letter topic up front, as the infra does; and (by default) it
+takes only SASL_SSL with SCRAM, enforcing the platform's users and ACLs
+(tests/support/kafka_security.py). Its own helpers connect as the superuser.
 
     with KafkaBroker() as broker:
         broker.create_topics([TASK_EVENTS])          # + task-events-dlq
@@ -25,6 +27,7 @@ from pathlib import Path
 from app.contract import DEAD_LETTER_SUFFIX, Topic
 
 from .engines import java_path, kafka_libs
+from .kafka_security import LISTENER, BrokerSecurity, acl_bindings
 from .ports import LOOPBACK, free_ports
 from .process import EngineProcess
 
@@ -32,6 +35,8 @@ from .process import EngineProcess
 # do on purpose) to stderr; keep only critical lines. Failures still raise in Python.
 CLIENT_LOG_LEVEL = 2
 HOURS_MS = 3600 * 1000
+# client_config(user=SUPERUSER) connects as the broker's superuser (the default).
+SUPERUSER = "taskstream-admin"
 
 
 class EngineError(RuntimeError):
@@ -91,6 +96,7 @@ class KafkaBroker(EngineProcess):
         heap_mb: int = 512,
         startup_timeout: float = 90.0,
         extra_config: Mapping[str, str] | None = None,
+        secure: bool = True,
     ) -> None:
         found = libs or kafka_libs()
         if found is None:
@@ -110,6 +116,8 @@ class KafkaBroker(EngineProcess):
         self._extra = dict(extra_config or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._formatted = False
+        self.security = BrokerSecurity.create(self.workdir) if secure else None
+        self._acls_created = False
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -137,17 +145,32 @@ class KafkaBroker(EngineProcess):
         finally:
             log.close()
         self._wait_ready()
+        if self.security is not None and not self._acls_created:
+            self._create_acls()
+            self._acls_created = True
 
     # -- topics and messages ---------------------------------------------------------
 
-    def client_config(self, **extra: object) -> dict[str, object]:
-        """Base confluent-kafka config for this broker (bootstrap servers, quiet logs)."""
-        return {
+    def client_config(self, *, user: str | None = SUPERUSER, **extra: object) -> dict[str, object]:
+        """Base confluent-kafka config for this broker (bootstrap servers, quiet logs), as
+        `user` (a platform user's name, the superuser, or None for no SASL at all)."""
+        config: dict[str, object] = {
             "bootstrap.servers": self.bootstrap_servers,
             "log_level": CLIENT_LOG_LEVEL,
             "log.connection.close": False,
-            **extra,
         }
+        if self.security is not None:
+            creds = None
+            if user == SUPERUSER:
+                creds = self.security.admin
+            elif user is not None:
+                creds = self.security.users[user]
+            config.update(self.security.client_config(creds))
+        return {**config, **extra}
+
+    def dapr_env(self, app_id: str) -> dict[str, str]:
+        """The Kafka credentials and CA `app_id`'s daprd reads (empty on a plaintext broker)."""
+        return {} if self.security is None else self.security.dapr_env(app_id)
 
     def admin(self):  # type: ignore[no-untyped-def]
         """A confluent-kafka AdminClient for this broker."""
@@ -282,17 +305,18 @@ class KafkaBroker(EngineProcess):
 
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        listener = "PLAINTEXT" if self.security is None else LISTENER
         config = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{LOOPBACK}:{self.controller_port}",
             "listeners": (
-                f"PLAINTEXT://{LOOPBACK}:{self.port},CONTROLLER://{LOOPBACK}:{self.controller_port}"
+                f"{listener}://{LOOPBACK}:{self.port},CONTROLLER://{LOOPBACK}:{self.controller_port}"
             ),
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{self.port}",
+            "advertised.listeners": f"{listener}://{LOOPBACK}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": listener,
+            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir),
             # Like Redpanda (auto_create_topics_enabled=false): topics exist only if created.
             "auto.create.topics.enable": "false",
@@ -311,6 +335,8 @@ class KafkaBroker(EngineProcess):
             "num.recovery.threads.per.data.dir": "1",
             "log.cleaner.threads": "1",
         }
+        if self.security is not None:
+            config.update(self.security.server_config())
         config.update(self._extra)
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
         (self.workdir / "log4j.properties").write_text(
@@ -333,6 +359,7 @@ class KafkaBroker(EngineProcess):
                 _kafka_uuid(),
                 "-c",
                 str(self.config_path),
+                *(self.security.scram_arguments() if self.security is not None else []),
             ],
             capture_output=True,
             text=True,
@@ -344,6 +371,16 @@ class KafkaBroker(EngineProcess):
                 f"kafka storage format failed ({result.returncode}):\n"
                 f"{result.stdout}\n{result.stderr}"
             )
+
+    def _create_acls(self, timeout: float = 30.0) -> None:
+        """Grant the platform's users what the cluster's rpk Job grants them."""
+        admin = self.admin()  # kept referenced: a collected client fails its futures
+        futures = admin.create_acls(acl_bindings(), request_timeout=timeout)
+        for binding, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+            except Exception as exc:
+                raise EngineError(f"creating ACL {binding} failed: {exc}") from exc
 
     def _wait_ready(self) -> None:
         from confluent_kafka.admin import AdminClient

@@ -6,7 +6,10 @@ this writes the very same dicts as YAML for a standalone daprd, so the two canno
     uv run python tools/dev/dapr_resources.py --brokers 127.0.0.1:9092 --out var/dapr
 
 gives `var/dapr/resources/*.yaml` (for `daprd --resources-path`) and `var/dapr/config.yaml`
-(for `daprd --config`).
+(for `daprd --config`). The pub/sub Component speaks SASL_SSL: a daprd that loads it needs
+its Kafka user, password and the broker's CA in TASKSTREAM_KAFKA_USERNAME, _PASSWORD and
+_CA_CERT (tools/dev/stack.py sets them from the suite's broker, as the injector does from
+the app's Secret in the cluster).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from types import TracebackType
 import httpx
 
 from app import contract
+from infra.dapr_manifests import pubsub_app_ids
 from tests.support.daprd import Daprd
 from tests.support.kafka import KafkaBroker
 from tests.support.ports import LOOPBACK, free_port
@@ -255,7 +256,9 @@ class EventPath:
             app_port=port,
             resources_dir=self.resources.resources_dir,
             config=self.resources.config_path,
-            env=self.dapr_tokens,
+            # As the injector gives it in the cluster: the process's own Kafka user and the
+            # broker's CA (none for the API, whose sidecar loads no pub/sub).
+            env={**self.dapr_tokens, **self._kafka_env(process)},
         )
         # Keep the sidecar's log beside the app's, where a failing test points.
         sidecar.log_path = self.logs / f"{process.name}-daprd.log"
@@ -271,6 +274,11 @@ class EventPath:
             log_path=self.logs / f"{process.name}.log",
         )
         return Service(process, app, sidecar)
+
+    def _kafka_env(self, process: contract.Process) -> dict[str, str]:
+        if process.app_id not in pubsub_app_ids():
+            return {}
+        return self.broker.dapr_env(process.app_id)
 
     # -- access ----------------------------------------------------------------------
 

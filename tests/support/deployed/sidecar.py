@@ -4,11 +4,14 @@ Upstream facts encoded here (dapr v1.18, pkg/injector): daprd listens in the pod
 (HTTP), 50001 (gRPC), 50002 (internal gRPC) and the metrics port; app containers get
 DAPR_HTTP_PORT, DAPR_GRPC_PORT and APP_PROTOCOL unless they set them; the token annotations
 name Secrets whose key `token` becomes daprd's DAPR_API_TOKEN and APP_API_TOKEN (never the
-app's: an app that checks or sends a token must take it from the Secret itself).
+app's: an app that checks or sends a token must take it from the Secret itself);
+`env-from-secret` (`NAME=secret:key,...`, pkg/injector/patcher/sidecar_container.go) adds
+daprd variables from Secrets, where a missing `:key` means the key is the secret's name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +48,7 @@ TRANSLATED = {
     "graceful-shutdown-seconds",
     "api-token-secret",
     "app-token-secret",
+    "env-from-secret",
 }
 CLUSTER_ONLY = {
     "sidecar-cpu-request",
@@ -72,6 +76,8 @@ class SidecarSpec:
     graceful_shutdown_seconds: int | None
     api_token_secret: str | None
     app_token_secret: str | None
+    # (variable, Secret, key) for each dapr.io/env-from-secret entry.
+    env_from_secret: tuple[tuple[str, str, str], ...] = ()
 
 
 def _int(annotations: Mapping[str, str], key: str) -> int | None:
@@ -107,7 +113,17 @@ def sidecar_spec(annotations: Mapping[str, str], pod_name: str) -> SidecarSpec |
         graceful_shutdown_seconds=_int(annotations, "graceful-shutdown-seconds"),
         api_token_secret=annotations.get(PREFIX + "api-token-secret"),
         app_token_secret=annotations.get(PREFIX + "app-token-secret"),
+        env_from_secret=_env_from_secret(annotations.get(PREFIX + "env-from-secret", "")),
     )
+
+
+def _env_from_secret(raw: str) -> tuple[tuple[str, str, str], ...]:
+    entries = []
+    for part in re.split(r",\s*(?=[A-Za-z_][A-Za-z0-9_]*=)", raw.strip()) if raw.strip() else []:
+        variable, _, ref = part.strip().partition("=")
+        secret, _, key = ref.strip().partition(":")
+        entries.append((variable, secret.strip(), key.strip() or secret.strip()))
+    return tuple(entries)
 
 
 def pod_ports(spec: SidecarSpec) -> list[int]:
@@ -125,6 +141,8 @@ def app_container_env(spec: SidecarSpec) -> dict[str, str]:
 
 def daprd_env(spec: SidecarSpec, namespace: str, resolver: Resolver) -> dict[str, str]:
     env = {"NAMESPACE": namespace}
+    for variable, secret, key in spec.env_from_secret:
+        env[variable] = _secret_value(resolver, namespace, secret, key)
     for variable, secret in (
         ("DAPR_API_TOKEN", spec.api_token_secret),
         ("APP_API_TOKEN", spec.app_token_secret),
@@ -134,6 +152,21 @@ def daprd_env(spec: SidecarSpec, namespace: str, resolver: Resolver) -> dict[str
             assert value is not None
             env[variable] = value
     return env
+
+
+def _secret_value(resolver: Resolver, namespace: str, secret: str, key: str) -> str:
+    """A Secret's key from the render, or, for a Secret cert-manager writes from a rendered
+    Certificate, the test's stand-in (the suite's own CA)."""
+    issued = any(
+        cert.get("metadata", {}).get("namespace") == namespace
+        and cert.get("spec", {}).get("secretName") == secret
+        for cert in resolver.objects.of_kind("Certificate")
+    )
+    if issued:
+        return resolver.test_values(secret, key)
+    value = resolver.lookup("Secret", namespace, secret, key, optional=False)
+    assert value is not None
+    return value
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from infra import kafka_access
 from infra.components.app_workloads import (
     ADMIN_SECRET_NAME,
     SECRET_DATABASE_URL_KEY,
@@ -24,6 +25,7 @@ from tests.support.deployed.sidecar import (
     sidecar_spec,
     write_standalone_resources,
 )
+from tests.support.kafka import KafkaBroker
 
 IMAGE_NAME = "taskstream"
 # The base image's ENV that the final stage builds on: its PATH stands for this host's.
@@ -64,6 +66,20 @@ def database_stand_ins(*, app_url: str, admin_url: str) -> dict[SecretKey, str]:
         (SECRET_NAME, SECRET_DATABASE_URL_KEY): app_url,
         (ADMIN_SECRET_NAME, SECRET_DATABASE_URL_KEY): admin_url,
     }
+
+
+def kafka_stand_ins(broker: KafkaBroker) -> dict[SecretKey, str]:
+    """The Secrets the sidecars' Kafka credentials and CA come from, holding the suite's
+    broker's: each app user's, and the CA cert-manager would write."""
+    made: dict[SecretKey, str] = {}
+    for user in kafka_access.users():
+        env = broker.dapr_env(user.name)
+        if not env:
+            continue
+        made[(user.secret_name, kafka_access.USERNAME_KEY)] = env[kafka_access.ENV_USERNAME]
+        made[(user.secret_name, kafka_access.PASSWORD_KEY)] = env[kafka_access.ENV_PASSWORD]
+        made[(kafka_access.CA_SECRET_NAME, kafka_access.CA_KEY)] = env[kafka_access.ENV_CA_CERT]
+    return made
 
 
 class DeployedStack:
