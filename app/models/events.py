@@ -46,7 +46,8 @@ class InboxEntry(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=64)
     topic: str = Field(max_length=100)
-    processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Retention deletes by age (app/retention.py): an index, not a scan of every event seen.
+    processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class ScheduledReminder(SQLModel, table=True):
@@ -81,4 +82,4 @@ class DeadLetter(SQLModel, table=True):
     event_id: str | None = Field(default=None, max_length=64)
     reason: str = Field(sa_type=sa.Text)
     body: str = Field(sa_type=sa.Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

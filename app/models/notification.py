@@ -27,7 +27,8 @@ class Notification(SQLModel, table=True):
     # The event that produced it: redelivery of that event cannot create a second row.
     source_event_id: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Read notifications expire by read_at across all owners (app/retention.py).
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class NotificationPublic(SQLModel):

@@ -23,6 +23,6 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    gave_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    gave_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
