@@ -53,6 +53,17 @@ def _selection(
 
 
 @contextmanager
+def _refusal_as_bad_parameter() -> Iterator[None]:
+    """The operations refuse an empty selection; say so as a usage error (exit code 2)."""
+    from app.events.dead_letters import EmptySelection
+
+    try:
+        yield
+    except EmptySelection as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@contextmanager
 def _session() -> Iterator[Session]:
     from sqlmodel import Session
 
@@ -119,10 +130,8 @@ def dlq_replay(
     from app.events.dead_letters import replay
 
     selection = _selection(ids, topic, consumer, older_than, newer_than)
-    if selection.is_empty:
-        raise typer.BadParameter("name dead letter ids or at least one filter")
     retention = timedelta(days=get_settings().inbox_retention_days)
-    with _session() as session:
+    with _session() as session, _refusal_as_bad_parameter():
         report = replay(session, selection, inbox_retention=retention, force=force)
     typer.echo(
         f"replayed {len(report.requeued) + len(report.rebuilt)} event(s) "
@@ -147,7 +156,5 @@ def dlq_discard(
     from app.events.dead_letters import discard
 
     selection = _selection(ids, topic, consumer, older_than, newer_than)
-    if selection.is_empty:
-        raise typer.BadParameter("name dead letter ids or at least one filter")
-    with _session() as session:
+    with _session() as session, _refusal_as_bad_parameter():
         typer.echo(f"discarded {discard(session, selection)} dead letter(s)")

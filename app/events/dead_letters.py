@@ -26,6 +26,10 @@ from app.models.events import DeadLetter, OutboxEvent
 KNOWN_TOPICS = frozenset(topic.name for topic in TOPICS)
 
 
+class EmptySelection(ValueError):
+    """Replay and discard act on named dead letters or filtered ones, never on all at once."""
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which dead letters an operation applies to; every given criterion must hold."""
@@ -83,7 +87,7 @@ def select_dead_letters(
 def discard(session: Session, selection: Selection, *, now: datetime | None = None) -> int:
     """Delete the selected dead letters for good; returns how many. Commits."""
     if selection.is_empty:
-        raise ValueError("discarding needs dead letter ids or at least one filter")
+        raise EmptySelection("discarding needs dead letter ids or at least one filter")
     statement = sa.delete(DeadLetter).where(*selection.where(now or utcnow()))
     deleted = session.execute(statement).rowcount  # type: ignore[attr-defined]
     session.commit()
@@ -104,7 +108,7 @@ def replay(
     inbox rows that made it a no-op for them may be gone, so they would apply it twice.
     """
     if selection.is_empty:
-        raise ValueError("replaying needs dead letter ids or at least one filter")
+        raise EmptySelection("replaying needs dead letter ids or at least one filter")
     now = now or utcnow()
     report = ReplayReport()
     by_event: dict[tuple[str, str], list[DeadLetter]] = {}
