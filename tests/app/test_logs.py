@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from app.logs import (
     REQUEST_ID_HEADER,
     JsonFormatter,
     LogContext,
+    LogFormat,
     configure_logging,
     request_id_of,
     resolve_format,
@@ -32,16 +34,24 @@ class Tty(io.StringIO):
         return True
 
 
+@contextmanager
+def logging_to(stream: io.StringIO, wanted: LogFormat) -> Iterator[io.StringIO]:
+    """Every log line written inside, into `stream`; the root logger as it was afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    configure_logging("INFO", wanted, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
 @pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
     """Every log line written while the test runs, as the JSON a container would print."""
-    out = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    configure_logging("INFO", "json", stream=out)
-    yield out
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
+    with logging_to(io.StringIO(), "json") as out:
+        yield out
 
 
 def parsed(out: io.StringIO) -> list[dict[str, object]]:
@@ -178,15 +188,8 @@ def test_probes_are_quiet_unless_they_fail(client: TestClient, json_lines: io.St
 
 
 def test_text_lines_name_the_request(client: TestClient) -> None:
-    out = Tty()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    configure_logging("INFO", "auto", stream=out)
-    try:
+    with logging_to(Tty(), "auto") as out:
         answer = client.get("/api/v1/tasks")
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
 
     line = out.getvalue().splitlines()[-1]
     assert not line.startswith("{"), "a terminal got JSON"

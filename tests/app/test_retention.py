@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,18 +226,26 @@ def test_an_inbox_window_no_longer_than_the_brokers_retention_is_refused() -> No
         Settings(environment="test", inbox_retention_days=7)
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The migrated schema once for every sweep's plan."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('plan') / 'plan.db'}")
+    run_migrations(engine, webhook_secret_key="w" * 48)
+    yield engine
+    engine.dispose()
+
+
 @pytest.mark.parametrize("sweep", sweeps(Settings(environment="test")), ids=lambda s: s.name)
-def test_each_sweep_finds_its_expired_rows_through_an_index(sweep: Any, tmp_path: Any) -> None:
+def test_each_sweep_finds_its_expired_rows_through_an_index(
+    sweep: Any, migrated_sqlite: Engine
+) -> None:
     # A sweep runs every few minutes on tables that grow with use; a full scan each round
     # would cost more the longer the system runs. Checked on SQLite's plan of the migrated
     # schema: a SEARCH uses an index, a SCAN reads the whole table.
-    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    run_migrations(engine, webhook_secret_key="w" * 48)
     chosen = sa.select(*sweep.key).where(sweep.expired(datetime.now(UTC))).limit(100)
-    sql = str(chosen.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as connection:
+    sql = str(chosen.compile(migrated_sqlite, compile_kwargs={"literal_binds": True}))
+    with migrated_sqlite.connect() as connection:
         plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
-    engine.dispose()
 
     scans = [step for step in plan if step.startswith("SCAN")]
     assert not scans, f"sweep {sweep.name} reads its whole table: {plan}"
