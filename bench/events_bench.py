@@ -19,8 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.db import make_engine, run_migrations, utcnow
-from app.embedded import embedded_loops
-from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED
 from app.models.events import InboxEntry, OutboxEvent, ScheduledReminder
@@ -32,6 +30,8 @@ from app.settings import Settings
 from bench.api_bench import database
 from bench.harness import percentiles, table
 from bench.seed import schedule_reminders
+from taskstream.embedded import embedded_loops
+from taskstream.embedded_bus import EmbeddedPublisher
 from tests.support.factories import make_user
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier.app import build_consumer

@@ -52,7 +52,7 @@ def _cli_once(stack: str, out: Path, env: dict[str, str]) -> tuple[float, float,
 
 
 def _in_process(stack: str, out: Path, repeat: int) -> tuple[list[float], list[float]]:
-    from app.render.run import render
+    from infra.render.run import render
 
     render(stack, out, REPO)  # the first run pays for importing the SDKs
     walls, cpus = [], []

@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from app.db import make_engine, run_migrations, utcnow
-from app.embedded import embedded_loops
 from app.settings import Settings
 from bench.api_bench import database
 from bench.events_bench import running
 from bench.harness import Figures, figures, neighbour_result, quiet_then_abused, report_neighbour
 from bench.seed import schedule_reminders
+from taskstream.embedded import embedded_loops
 from tests.support.factories import make_user
 from tests.support.receivers import Behaviour, Receiver, flood, receiving, trickle
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.contract import TOPICS
-from tests.app.render.rendered import rendered
+from tests.infra.render.rendered import rendered
 from tests.support.deployed.objects import RenderedObjects, load_objects
 from tests.support.engines import require_kafka
 from tests.support.kafka import KafkaBroker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline import Recording
+from infra.render.offline import Recording
 from tests.infra.stacks import STACKS, recording
 
 

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 from infra.config_model import StackConfig
-from infra.offline import Recording, load_stack, run_offline
+from infra.render.offline import Recording, load_stack, run_offline
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "prod", "local")

@@ -103,6 +103,7 @@ def test_dockerignore_rules_follow_docker(path: str, ignored: bool) -> None:
 
 def test_the_repository_context_is_the_packages_and_the_project_metadata() -> None:
     tops = {path.split("/", 1)[0] for path in context_files(ROOT)}
-    assert tops <= {"pyproject.toml", "uv.lock", "README.md", "app", "workers", "infra", "policy"}
-    assert {"pyproject.toml", "uv.lock", "app", "infra"} <= tops
+    packages = {"taskstream", "app", "workers", "infra", "policy"}
+    assert tops <= {"pyproject.toml", "uv.lock", "README.md", *packages}
+    assert {"pyproject.toml", "uv.lock", "taskstream", "app", "infra"} <= tops
     assert not [p for p in context_files(ROOT) if "/.venv/" in p or "__pycache__" in p]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import typer
 
-from app.cli import cli
-from infra.offline import Recording, reveal
+from infra.render.offline import Recording, reveal
+from taskstream.cli import cli
 from tests.support.dockerfile import container_argv, image_entrypoint_and_cmd
 
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")

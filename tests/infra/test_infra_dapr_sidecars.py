@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app import contract
-from infra.offline import SECRET_MARKER, Recording, reveal
+from infra.render.offline import SECRET_MARKER, Recording, reveal
 from policy.model import Resource
 from policy.rules import evaluate
 

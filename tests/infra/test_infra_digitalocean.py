@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-import infra.offline as offline
+import infra.render.offline as offline
 from infra.config_model import StackConfig
 from infra.digitalocean_limits import DOKS_RESERVED
-from infra.offline import RecordedResource, Recording, reveal, run_offline
+from infra.render.offline import RecordedResource, Recording, reveal, run_offline
 from policy.model import Resource
 from policy.rules import evaluate
 from tests.infra import do_invariants

@@ -16,7 +16,7 @@ import pytest
 from infra.config import ConfigError, parse_stack_config
 from infra.config_model import ImageConfig
 from infra.image_context import context_tag
-from infra.offline import (
+from infra.render.offline import (
     RANDOM_STRING,
     SECRET_MARKER,
     RecordedResource,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.components.cluster import exec_kubeconfig
-from infra.offline import SECRET_MARKER, is_secret, reveal
+from infra.render.offline import SECRET_MARKER, is_secret, reveal
 from tests.infra.stacks import recording
 
 PROVIDER = "pulumi:providers:kubernetes"

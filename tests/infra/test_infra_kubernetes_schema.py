@@ -10,9 +10,9 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
-from app.render.schema import CRD_GROUPS
 from infra import versions
-from infra.offline import Recording, reveal
+from infra.render.offline import Recording, reveal
+from infra.render.schema import CRD_GROUPS
 from tests.infra.crd_shapes import SHAPES
 
 

@@ -10,7 +10,7 @@ from app import contract
 from app.settings import Settings
 from infra import versions
 from infra.components.edge import PROXY_SOURCE_NETWORKS
-from infra.offline import (
+from infra.render.offline import (
     SECRET_MARKER,
     RecordedResource,
     Recording,

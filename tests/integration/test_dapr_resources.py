@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra import dapr_manifests
-from infra.offline import Recording, load_stack, run_offline
+from infra.render.offline import Recording, load_stack, run_offline
 from tools.dev.dapr_resources import (
     CONFIGURATION_KIND,
     read_resources,

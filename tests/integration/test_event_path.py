@@ -23,7 +23,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.contract import (
     DAPR_API_TOKEN_HEADER,
     ENV_DATABASE_URL,
@@ -38,6 +37,7 @@ from app.events.cloudevent import envelope_of
 from app.models.events import DeadLetter, InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
 from app.settings import get_settings
+from taskstream.cli import cli
 from tests.integration.conftest import failed
 from tests.support.engines import require_daprd, require_engine, require_kafka
 from tests.support.kafka import KafkaBroker

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
+import tomllib
 
 from ship_support import REPO_ROOT, hadolint_path, require_tool
 
@@ -109,8 +111,25 @@ def test_the_build_context_is_an_allow_list() -> None:
     ]
     assert lines[0] == "*", "the context should start from nothing"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert {"pyproject.toml", "uv.lock", "app", "workers"} <= allowed, allowed
+    assert {"pyproject.toml", "uv.lock"} <= allowed, allowed
+    # Every package the wheel is built from must reach the build, or the image lacks it.
+    assert set(wheel_packages()) <= allowed, allowed
     assert not allowed & {".git", ".venv", "tests", ".github"}, allowed
+
+
+def wheel_packages() -> list[str]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages: list[str] = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    return packages
+
+
+def test_the_wheel_holds_every_top_level_package_and_the_console_script_resolves() -> None:
+    tops = {p.parent.name for p in REPO_ROOT.glob("*/__init__.py")} - {"bench"}
+    assert set(wheel_packages()) == tops
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    module, _, function = project["project"]["scripts"]["taskstream"].partition(":")
+    assert module.split(".")[0] in wheel_packages()
+    assert callable(getattr(importlib.import_module(module), function))
 
 
 def test_the_image_chooses_no_environment_so_it_runs_as_prod_unless_told() -> None:

@@ -43,7 +43,7 @@ def taskstream_command() -> list[str]:
     script = Path(sys.executable).with_name("taskstream")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-c", "from taskstream.cli import main; main()"]
 
 
 def tail(path: Path, lines: int) -> str:

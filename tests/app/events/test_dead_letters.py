@@ -4,59 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
-from app.cli import cli
-from app.contract import ENV_DATABASE_URL, NOTIFIER, RECURRER, REMINDERS, TASK_EVENTS
+from app.contract import NOTIFIER, RECURRER, REMINDERS, TASK_EVENTS
 from app.db import utcnow
 from app.events.cloudevent import envelope_of
 from app.events.dead_letters import Selection, discard, parse_age, replay, select_dead_letters
 from app.models.events import DeadLetter, OutboxEvent
-from app.settings import get_settings
-from tests.support.factories import make_task, make_user
+from tests.support.dead_letters import outbox_rows, refuse, sent_event
 
 RETENTION = timedelta(days=14)
-
-
-def _sent_event(engine: Engine) -> OutboxEvent:
-    """A task's creation event, already published by the relay."""
-    task = make_task(engine, make_user(engine))
-    with Session(engine, expire_on_commit=False) as session:
-        row = session.exec(select(OutboxEvent).where(OutboxEvent.aggregate_id == task.id)).one()
-        row.published_at = utcnow()
-        row.attempts = 2
-        row.last_error = "HTTP 500 once"
-        session.add(row)
-        session.commit()
-        return row
-
-
-def _refuse(
-    engine: Engine, row: OutboxEvent, consumer: str, *, age: timedelta | None = None
-) -> int:
-    """A consumer's dead letter of `row`, with the body daprd delivered."""
-    body = envelope_of(row).model_dump_json()
-    with Session(engine) as session:
-        letter = DeadLetter(
-            consumer=consumer,
-            topic=row.topic,
-            event_id=str(row.event_id),
-            reason="permanent: the handler refused it",
-            body=body,
-        )
-        if age is not None:
-            letter.created_at = utcnow() - age
-        session.add(letter)
-        session.commit()
-        assert letter.id is not None
-        return letter.id
 
 
 def _letters(engine: Engine) -> list[DeadLetter]:
@@ -64,18 +26,13 @@ def _letters(engine: Engine) -> list[DeadLetter]:
         return list(session.exec(select(DeadLetter).order_by(col(DeadLetter.id))))
 
 
-def _outbox(engine: Engine, event_id: uuid.UUID) -> list[OutboxEvent]:
-    with Session(engine) as session:
-        return list(session.exec(select(OutboxEvent).where(OutboxEvent.event_id == event_id)))
-
-
 def test_a_replay_puts_the_original_outbox_row_back_and_clears_every_copy_of_it(
     engine: Engine,
 ) -> None:
-    row = _sent_event(engine)
-    first = _refuse(engine, row, NOTIFIER.app_id)
-    _refuse(engine, row, RECURRER.app_id)
-    other = _refuse(engine, _sent_event(engine), NOTIFIER.app_id)
+    row = sent_event(engine)
+    first = refuse(engine, row, NOTIFIER.app_id)
+    refuse(engine, row, RECURRER.app_id)
+    other = refuse(engine, sent_event(engine), NOTIFIER.app_id)
 
     with Session(engine) as session:
         report = replay(session, Selection(ids=(first,)), inbox_retention=RETENTION)
@@ -86,7 +43,7 @@ def test_a_replay_puts_the_original_outbox_row_back_and_clears_every_copy_of_it(
     # Both consumers receive it again, so the recurrer's copy is superseded too.
     assert report.cleared == 2
     assert [d.id for d in _letters(engine)] == [other], "the unselected event was touched"
-    (queued,) = _outbox(engine, row.event_id)
+    (queued,) = outbox_rows(engine, row.event_id)
     assert queued.id == row.id, "a second outbox row would repeat the task's history"
     assert queued.published_at is None
     assert queued.attempts == 0
@@ -94,8 +51,8 @@ def test_a_replay_puts_the_original_outbox_row_back_and_clears_every_copy_of_it(
 
 
 def test_a_replay_rebuilds_the_outbox_row_that_retention_removed(engine: Engine) -> None:
-    row = _sent_event(engine)
-    _refuse(engine, row, NOTIFIER.app_id)
+    row = sent_event(engine)
+    refuse(engine, row, NOTIFIER.app_id)
     with Session(engine) as session:
         session.execute(sa.delete(OutboxEvent).where(col(OutboxEvent.id) == row.id))
         session.commit()
@@ -105,7 +62,7 @@ def test_a_replay_rebuilds_the_outbox_row_that_retention_removed(engine: Engine)
 
     assert report.rebuilt == [str(row.event_id)]
     assert report.cleared == 1
-    (rebuilt,) = _outbox(engine, row.event_id)
+    (rebuilt,) = outbox_rows(engine, row.event_id)
     assert rebuilt.published_at is None
     assert (rebuilt.topic, rebuilt.event_type, rebuilt.aggregate_id, rebuilt.owner_id) == (
         row.topic,
@@ -156,7 +113,7 @@ def test_what_cannot_be_replayed_stays_a_dead_letter_with_the_reason(
 
 
 def test_a_dead_letter_from_an_unknown_topic_is_not_replayed(engine: Engine) -> None:
-    row = _sent_event(engine)
+    row = sent_event(engine)
     with Session(engine) as session:
         session.add(
             DeadLetter(
@@ -173,11 +130,11 @@ def test_a_dead_letter_from_an_unknown_topic_is_not_replayed(engine: Engine) -> 
         report = replay(session, Selection(consumer=NOTIFIER.app_id), inbox_retention=RETENTION)
 
     assert "not one the relay publishes to" in next(iter(report.skipped.values()))
-    assert _outbox(engine, row.event_id)[0].published_at is not None
+    assert outbox_rows(engine, row.event_id)[0].published_at is not None
 
 
 def test_an_event_older_than_the_inbox_retention_needs_force(engine: Engine) -> None:
-    row = _sent_event(engine)
+    row = sent_event(engine)
     with Session(engine) as session:
         session.execute(
             sa.update(OutboxEvent)
@@ -185,7 +142,7 @@ def test_an_event_older_than_the_inbox_retention_needs_force(engine: Engine) -> 
             .values(created_at=utcnow() - timedelta(days=20))
         )
         session.commit()
-    _refuse(engine, row, NOTIFIER.app_id)
+    refuse(engine, row, NOTIFIER.app_id)
 
     with Session(engine) as session:
         refused = replay(session, Selection(topic=TASK_EVENTS.name), inbox_retention=RETENTION)
@@ -200,9 +157,9 @@ def test_an_event_older_than_the_inbox_retention_needs_force(engine: Engine) -> 
 
 
 def test_filters_select_by_topic_consumer_and_age_and_all_must_hold(engine: Engine) -> None:
-    row = _sent_event(engine)
-    old = _refuse(engine, row, NOTIFIER.app_id, age=timedelta(days=3))
-    new = _refuse(engine, row, RECURRER.app_id)
+    row = sent_event(engine)
+    old = refuse(engine, row, NOTIFIER.app_id, age=timedelta(days=3))
+    new = refuse(engine, row, RECURRER.app_id)
 
     def ids(selection: Selection) -> list[int | None]:
         with Session(engine) as session:
@@ -218,9 +175,9 @@ def test_filters_select_by_topic_consumer_and_age_and_all_must_hold(engine: Engi
 def test_discard_removes_only_the_selection_and_refuses_to_empty_everything(
     engine: Engine,
 ) -> None:
-    row = _sent_event(engine)
-    gone = _refuse(engine, row, NOTIFIER.app_id)
-    kept = _refuse(engine, row, RECURRER.app_id)
+    row = sent_event(engine)
+    gone = refuse(engine, row, NOTIFIER.app_id)
+    kept = refuse(engine, row, RECURRER.app_id)
 
     with Session(engine) as session:
         with pytest.raises(ValueError, match="ids or at least one filter"):
@@ -248,61 +205,3 @@ def test_ages_read_in_seconds_minutes_hours_and_days() -> None:
         timedelta(hours=12),
         timedelta(days=7),
     ]
-
-
-# -- the command line ------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_database(
-    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    monkeypatch.setenv(ENV_DATABASE_URL, database_url)
-    get_settings.cache_clear()
-    yield engine
-    get_settings.cache_clear()
-
-
-def test_the_command_line_lists_replays_and_reports_what_it_kept(cli_database: Engine) -> None:
-    row = _sent_event(cli_database)
-    replayable = _refuse(cli_database, row, NOTIFIER.app_id)
-    with Session(cli_database) as session:
-        garbage = DeadLetter(
-            consumer=RECURRER.app_id, topic=TASK_EVENTS.name, reason="envelope", body="{"
-        )
-        session.add(garbage)
-        session.commit()
-        garbage_id = garbage.id
-    runner = CliRunner()
-
-    listed = runner.invoke(cli, ["dlq", "list", "--topic", TASK_EVENTS.name])
-    shown = runner.invoke(cli, ["dlq", "show", str(replayable)])
-    replayed = runner.invoke(cli, ["dlq", "replay", "--topic", TASK_EVENTS.name])
-
-    assert listed.exit_code == 0, listed.output
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
-        str(replayable),
-        str(garbage_id),
-    ]
-    assert shown.exit_code == 0
-    assert str(row.event_id) in shown.stdout
-    # A kept dead letter makes the exit code say so, for scripts.
-    assert replayed.exit_code == 1, replayed.output
-    assert "replayed 1 event(s) (1 from the outbox, 0 rebuilt)" in replayed.stdout
-    assert f"kept {garbage_id}: the body is not a CloudEvent" in replayed.stderr
-    assert _outbox(cli_database, row.event_id)[0].published_at is None
-
-
-def test_the_command_line_refuses_a_bare_replay_and_a_bad_age(cli_database: Engine) -> None:
-    runner = CliRunner()
-
-    bare = runner.invoke(cli, ["dlq", "replay"])
-    bad_age = runner.invoke(cli, ["dlq", "discard", "--older-than", "a week"])
-    missing = runner.invoke(cli, ["dlq", "show", "424242"])
-
-    assert bare.exit_code == 2
-    assert "at least one filter" in bare.output
-    assert bad_age.exit_code == 2
-    assert "a week" in bad_age.output
-    assert missing.exit_code == 1
-    assert "no dead letter 424242" in missing.output

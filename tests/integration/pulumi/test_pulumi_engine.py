@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from app.render.run import render
-from app.render.schema import is_custom_resource, schema_errors
+from infra.render.run import render
+from infra.render.schema import is_custom_resource, schema_errors
 from tests.infra.expected_resources import EXPECTED_RESOURCES
 from tests.infra.stacks import STACKS
 from tests.integration.pulumi.conftest import (

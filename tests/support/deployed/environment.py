@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.render.redact import REDACTED
+from infra.render.redact import REDACTED
 from tests.support.deployed.objects import Manifest, ManifestError, RenderedObjects, Workload
 
 # (Secret name, key) -> the value a test stands in for one the render redacted.

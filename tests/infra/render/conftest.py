@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.render.rendered import STACKS, Rendered, rendered
+from tests.infra.render.rendered import STACKS, Rendered, rendered
 
 
 @pytest.fixture(scope="session", params=STACKS)

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import app.render.run
-from app.cli import cli
-from app.render.source import Source
-from infra.offline import RecordedResource, Recording
+import infra.render.run
+from infra.render.offline import RecordedResource, Recording
+from infra.render.source import Source
+from taskstream.cli import cli
 
 ROOT = Path(__file__).resolve().parents[3]
 STACKS = ("dev", "prod", "local")
@@ -37,14 +37,14 @@ class Rendered:
 def invoke(stack: str, out: Path, project_dir: Path = ROOT) -> Rendered:
     """`taskstream render` through typer's runner, keeping the recording it rendered."""
     recordings: list[Recording] = []
-    original = app.render.run.record
+    original = infra.render.run.record
 
     def keep(source: Source) -> Recording:
         recordings.append(original(source))
         return recordings[-1]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.render.run, "record", keep)
+        patch.setattr(infra.render.run, "record", keep)
         args = ["render", "--stack", stack, "--out", str(out), "--project-dir", str(project_dir)]
         result = CliRunner().invoke(cli, args)
     assert result.exception is None or isinstance(result.exception, SystemExit), (

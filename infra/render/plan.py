@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.render.graph import Step, components, dependency_order
-from infra.offline import Recording
+from infra.render.graph import Step, components, dependency_order
+from infra.render.offline import Recording
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.render.redact import REDACTED
-from infra.offline import RecordedResource, reveal
-from tests.app.render.rendered import FOREIGN, STALE, Rendered, component
+from infra.render.offline import RecordedResource, reveal
+from infra.render.redact import REDACTED
+from tests.infra.render.rendered import FOREIGN, STALE, Rendered, component
 
 
 def _slug(text: str) -> str:

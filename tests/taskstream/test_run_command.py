@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.contract import ENV_ENVIRONMENT, ENV_JWT_SECRET
-from app.embedded import embedded_settings
+from taskstream.embedded import embedded_settings
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.waiting import wait_until
 

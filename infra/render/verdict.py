@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.render.redact import redact
-from infra.offline import Recording
+from infra.render.offline import Recording
+from infra.render.redact import redact
 from policy.model import Resource, Violation
 from policy.rules import evaluate
 

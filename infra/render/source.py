@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infra.config import SECRET_KEYS
 from infra.config_model import StackConfig
-from infra.offline import SECRET_MARKER, Recording, load_stack, raw_stack_config, run_offline
+from infra.render.offline import SECRET_MARKER, Recording, load_stack, raw_stack_config, run_offline
 
 
 class StackNotFoundError(LookupError):

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from app.render.redact import REDACTED
-from app.render.schema import is_custom_resource, schema_errors
 from infra import versions
-from infra.offline import SECRET_MARKER
-from tests.app.render.rendered import Rendered
+from infra.render.offline import SECRET_MARKER
+from infra.render.redact import REDACTED
+from infra.render.schema import is_custom_resource, schema_errors
+from tests.infra.render.rendered import Rendered
 
 
 def _manifests(out: Path) -> list[tuple[Path, dict[str, Any]]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from app.cli import cli
-from tests.app.render.rendered import ROOT, invoke
+from taskstream.cli import cli
+from tests.infra.render.rendered import ROOT, invoke
 
 
 def test_a_prod_deployment_with_one_replica_fails_the_render_and_names_the_rule(

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from app.render.graph import dependency_order
-from app.render.plan import short_type
-from app.render.redact import REDACTED, redact
-from app.render.source import secret_stand_ins
-from app.render.verdict import check
-from infra.offline import SECRET_MARKER, RecordedResource, Recording
+from infra.render.graph import dependency_order
+from infra.render.offline import SECRET_MARKER, RecordedResource, Recording
+from infra.render.plan import short_type
+from infra.render.redact import REDACTED, redact
+from infra.render.source import secret_stand_ins
+from infra.render.verdict import check
 from policy.model import Resource
 
 

@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 
 from app.contract import ENV_ENVIRONMENT
 from app.db import make_engine, run_migrations
-from app.events.embedded import EmbeddedPublisher
 from app.events.relay import OutboxRelay
 from app.events.wakeup import OUTBOX_COMMITTED
 from app.main import create_app
 from app.retention import Retention
 from app.settings import Settings
+from taskstream.embedded_bus import EmbeddedPublisher
 from workers.http import BackgroundLoop, start_loops
 from workers.notifier import app as notifier
 from workers.recurrer import app as recurrer

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from app.cli_dlq import dlq
 from app.contract import HTTP_PORT
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
+from taskstream.cli_dlq import dlq
 
 # Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs) happen inside the commands
 # that need them, so `taskstream render` and `--help` start fast.
@@ -139,7 +139,7 @@ def worker(
 @cli.command()
 def run(host: HostOption = "127.0.0.1", port: PortOption = HTTP_PORT) -> None:
     """Run the whole system locally on embedded defaults (SQLite, in-process event bus, dev)."""
-    from app.embedded import embedded_settings, serve_embedded
+    from taskstream.embedded import embedded_settings, serve_embedded
 
     settings = embedded_settings()
     _configure_logging(settings)
@@ -155,7 +155,7 @@ def render(
     ] = Path("."),
 ) -> None:
     """Render the platform offline (mock engine, no credentials) and apply the policy pack."""
-    from app.render.command import run_command
+    from infra.render.command import run_command
 
     code = run_command(stack, out, project_dir, typer.echo)
     if code:

@@ -12,13 +12,13 @@ from typing import Any
 
 import yaml
 
-from app.render import documents
-from app.render.documents import Document
-from app.render.graph import components
-from app.render.plan import Plan, summarize
-from app.render.source import load_source, record
-from app.render.verdict import check, policy_resources
-from infra.offline import Recording
+from infra.render import documents
+from infra.render.documents import Document
+from infra.render.graph import components
+from infra.render.offline import Recording
+from infra.render.plan import Plan, summarize
+from infra.render.source import load_source, record
+from infra.render.verdict import check, policy_resources
 from policy.model import Violation
 
 # What a render owns inside --out; only these are cleared, so a stale file never survives.

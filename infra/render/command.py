@@ -13,10 +13,10 @@ def run_command(stack: str, out: Path, project_dir: Path, echo: Echo) -> int:
     """Render and report; the exit code is 0 when clean, 1 on violations, 2 on bad input."""
     # The clock starts before the program's SDKs are imported: that is most of the cost.
     started = time.perf_counter()
-    from app.render.plan import plan_text
-    from app.render.run import render
-    from app.render.source import StackNotFoundError
     from infra.config_fields import ConfigError
+    from infra.render.plan import plan_text
+    from infra.render.run import render
+    from infra.render.source import StackNotFoundError
     from policy.rules import RULES
 
     try:

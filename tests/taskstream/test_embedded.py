@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.db import utcnow
-from app.embedded import embedded_loops
 from app.main import create_app
 from app.models import InboxEntry
 from app.settings import Settings
+from taskstream.embedded import embedded_loops
 from tests.conftest import ApiUser, register_user
 from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from app.render.redact import redact
-from infra.offline import RecordedResource
+from infra.render.offline import RecordedResource
+from infra.render.redact import redact
 
 HELM_RELEASE = "kubernetes:helm.sh/"
 CLOUD_PROVIDERS = ("digitalocean:", "random:")
