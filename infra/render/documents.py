@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from infra.render.offline import RecordedResource
+from infra.render.recording import RecordedResource
 from infra.render.redact import redact
 
 HELM_RELEASE = "kubernetes:helm.sh/"

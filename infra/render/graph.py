@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from infra.render.offline import RecordedResource, Recording
+from infra.render.recording import RecordedResource, Recording
 
 STACK_COMPONENT = "stack"
 """The group of resources declared directly on the stack, outside every component."""

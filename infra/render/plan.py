@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from infra.render.graph import Step, components, dependency_order
-from infra.render.offline import Recording
+from infra.render.recording import Recording
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.render.offline import is_secret
+from infra.render.recording import is_secret
 
 REDACTED = "[secret]"
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from infra.config import SECRET_KEYS
 from infra.config_model import StackConfig
-from infra.render.offline import SECRET_MARKER, Recording, load_stack, raw_stack_config, run_offline
+from infra.render.mock_answers import SECRET_MARKER
+from infra.render.offline import run_offline
+from infra.render.recording import Recording
+from infra.render.stack_files import load_stack, raw_stack_config
 
 
 class StackNotFoundError(LookupError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infra.render.offline import Recording
+from infra.render.recording import Recording
 from infra.render.redact import redact
 from policy.model import Resource, Violation
 from policy.rules import evaluate

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from policy.kube import pod_spec, pod_template
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.render.offline import Recording
+from infra.render.recording import Recording
 from tests.infra.stacks import STACKS, recording
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infra.render.offline import RecordedResource, Recording, reveal
+from infra.render.recording import RecordedResource, Recording, reveal
 
 DO_PREFIX = "digitalocean:"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"

@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.components.netpol import NAMESPACE_NAME_LABEL
 from infra.network_flows import Addresses, Flow, Network, Pods
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from tests.infra.network_analyzer import Connections, Endpoint, analyze, subtract
 
 Manifest = dict[str, Any]

@@ -6,7 +6,9 @@ import functools
 from pathlib import Path
 
 from infra.config_model import StackConfig
-from infra.render.offline import Recording, load_stack, run_offline
+from infra.render.offline import run_offline
+from infra.render.recording import Recording
+from infra.render.stack_files import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "prod", "local")

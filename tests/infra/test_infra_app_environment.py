@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import contract
-from infra.render.offline import Recording
+from infra.render.recording import Recording
 from tests.infra.stacks import stack_config
 
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from infra import versions
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 
 HERE = Path(__file__).resolve().parent
 SNAPSHOTS = HERE / "snapshots"

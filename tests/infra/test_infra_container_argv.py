@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import typer
 
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from taskstream.cli import cli
 from tests.support.dockerfile import container_argv, image_entrypoint_and_cmd
 

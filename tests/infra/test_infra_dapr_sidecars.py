@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app import contract
-from infra.render.offline import SECRET_MARKER, Recording, reveal
+from infra.render.mock_answers import SECRET_MARKER
+from infra.render.recording import Recording, reveal
 from policy.model import Resource
 from policy.rules import evaluate
 

@@ -19,7 +19,7 @@ import pytest
 from app import contract
 from app.settings import Settings
 from infra.components import app_workloads
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from tests.infra.stacks import recording
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-import infra.render.offline as offline
+import infra.render.mock_answers as mock_answers
 from infra.config_model import StackConfig
 from infra.digitalocean_limits import DOKS_RESERVED
-from infra.render.offline import RecordedResource, Recording, reveal, run_offline
+from infra.render.offline import run_offline
+from infra.render.recording import RecordedResource, Recording, reveal
 from policy.model import Resource
 from policy.rules import evaluate
 from tests.infra import do_invariants
@@ -89,7 +90,7 @@ def test_dev_creates_a_registry_with_a_generated_global_name_and_exports_it() ->
     rec = recording("dev")
     (registry,) = rec.of_type(REGISTRY)
     name = reveal(registry.inputs)["name"]
-    assert name == f"taskstream-{offline.RANDOM_STRING}", name
+    assert name == f"taskstream-{mock_answers.RANDOM_STRING}", name
     assert registry.property_dependencies["name"], "the generated name is not read off the suffix"
     assert rec.outputs["registry_name"] == name, "dev does not export the name prod reads"
 
@@ -98,7 +99,7 @@ def test_prod_reuses_the_registry_dev_created_and_images_come_from_it() -> None:
     rec = recording("prod")
     assert not rec.of_type(REGISTRY), "prod creates a second registry"
     assert rec.outputs["registry_endpoint"] == (
-        f"registry.digitalocean.com/taskstream-{offline.RANDOM_STRING}"
+        f"registry.digitalocean.com/taskstream-{mock_answers.RANDOM_STRING}"
     )
 
 
@@ -108,13 +109,13 @@ def _without_outputs(type_: str, name: str, inputs: dict[str, object]) -> dict[s
     return ORIGINAL_COMPUTED(type_, name, inputs)
 
 
-ORIGINAL_COMPUTED = offline._computed
+ORIGINAL_COMPUTED = mock_answers.computed
 
 
 def test_prod_fails_naming_the_owning_stack_when_dev_has_not_created_the_registry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(offline, "_computed", _without_outputs)
+    monkeypatch.setattr(mock_answers, "computed", _without_outputs)
     with pytest.raises(ValueError, match="registry_name") as raised:
         run_offline(stack_config("prod"))
     message = str(raised.value)
@@ -125,14 +126,14 @@ def test_prod_fails_naming_the_owning_stack_when_dev_has_not_created_the_registr
 def test_an_empty_kubernetes_version_fails_naming_the_prefix_and_where_to_change_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = offline._invoke_result
+    original = mock_answers.invoke_result
 
     def retired(function: str, args: dict[str, object]) -> dict[str, object]:
         if function.endswith("getKubernetesVersions"):
             return {"latestVersion": "", "validVersions": []}
         return original(function, args)
 
-    monkeypatch.setattr(offline, "_invoke_result", retired)
+    monkeypatch.setattr(mock_answers, "invoke_result", retired)
     with pytest.raises(ValueError, match="Kubernetes version") as raised:
         run_offline(stack_config("dev"))
     message = str(raised.value)

@@ -11,7 +11,8 @@ import pytest
 from app import contract
 from app.main import API_PREFIX
 from infra.components import app_network, edge, edge_specs
-from infra.render.offline import Recording, reveal, run_offline
+from infra.render.offline import run_offline
+from infra.render.recording import Recording, reveal
 from tests.infra.stacks import recording, stack_config
 
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"

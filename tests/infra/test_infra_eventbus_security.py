@@ -8,7 +8,7 @@ from typing import Any
 from app import contract
 from infra import chart_values, kafka_access
 from infra.components import eventbus_security
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 
 COMPONENT = "kubernetes:dapr.io/v1alpha1:Component"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

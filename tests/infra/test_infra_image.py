@@ -16,15 +16,9 @@ import pytest
 from infra.config import ConfigError, parse_stack_config
 from infra.config_model import ImageConfig
 from infra.image_context import context_tag
-from infra.render.offline import (
-    RANDOM_STRING,
-    SECRET_MARKER,
-    RecordedResource,
-    Recording,
-    is_secret,
-    reveal,
-    run_offline,
-)
+from infra.render.mock_answers import RANDOM_STRING, SECRET_MARKER
+from infra.render.offline import run_offline
+from infra.render.recording import RecordedResource, Recording, is_secret, reveal
 from tests.infra.expected_resources import DOCKER_CREDENTIALS
 from tests.infra.stacks import ROOT, recording, stack_config
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from infra.components.cluster import exec_kubeconfig
-from infra.render.offline import SECRET_MARKER, is_secret, reveal
+from infra.render.mock_answers import SECRET_MARKER
+from infra.render.recording import is_secret, reveal
 from tests.infra.stacks import recording
 
 PROVIDER = "pulumi:providers:kubernetes"

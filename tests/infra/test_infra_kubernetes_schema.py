@@ -11,7 +11,7 @@ import kubernetes_validate.utils
 import pytest
 
 from infra import versions
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from infra.render.schema import CRD_GROUPS
 from tests.infra.crd_shapes import SHAPES
 

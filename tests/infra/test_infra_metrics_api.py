@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from policy.model import Resource
 from policy.rules import evaluate
 from tests.infra.stacks import recording

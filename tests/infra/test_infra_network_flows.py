@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.network_flows import network
-from infra.render.offline import Recording
+from infra.render.recording import Recording
 from tests.infra import network_analysis, network_analyzer
 from tests.infra.stacks import recording, stack_config
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra.components.placement import POOL_LABEL, WORKER_POOL
-from infra.render.offline import Recording, reveal
+from infra.render.recording import Recording, reveal
 from policy.kube import WORKLOAD_TYPES, pod_spec
 from tests.infra.stacks import recording
 

@@ -10,8 +10,8 @@ from app import contract
 from app.settings import Settings
 from infra import versions
 from infra.components.edge import PROXY_SOURCE_NETWORKS
-from infra.render.offline import (
-    SECRET_MARKER,
+from infra.render.mock_answers import SECRET_MARKER
+from infra.render.recording import (
     RecordedResource,
     Recording,
     is_secret,

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from infra.config import ConfigError, parse_stack_config
-from infra.render.offline import raw_stack_config, run_offline
+from infra.render.offline import run_offline
+from infra.render.stack_files import raw_stack_config
 from tests.infra.stacks import ROOT, stack_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

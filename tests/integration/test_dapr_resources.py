@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from infra import dapr_manifests
-from infra.render.offline import Recording, load_stack, run_offline
+from infra.render.offline import run_offline
+from infra.render.recording import Recording
+from infra.render.stack_files import load_stack
 from tools.dev.dapr_resources import (
     CONFIGURATION_KIND,
     read_resources,

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 import infra.render.run
-from infra.render.offline import RecordedResource, Recording
+from infra.render.recording import RecordedResource, Recording
 from infra.render.source import Source
 from taskstream.cli import cli
 

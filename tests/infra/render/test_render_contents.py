@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from infra import versions
-from infra.render.offline import SECRET_MARKER
+from infra.render.mock_answers import SECRET_MARKER
 from infra.render.redact import REDACTED
 from infra.render.schema import is_custom_resource, schema_errors
 from tests.infra.render.rendered import Rendered

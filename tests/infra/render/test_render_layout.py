@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from infra.render.offline import RecordedResource, reveal
+from infra.render.recording import RecordedResource, reveal
 from infra.render.redact import REDACTED
 from tests.infra.render.rendered import FOREIGN, STALE, Rendered, component
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from infra.render.graph import dependency_order
-from infra.render.offline import SECRET_MARKER, RecordedResource, Recording
+from infra.render.mock_answers import SECRET_MARKER
 from infra.render.plan import short_type
+from infra.render.recording import RecordedResource, Recording
 from infra.render.redact import REDACTED, redact
 from infra.render.source import secret_stand_ins
 from infra.render.verdict import check
