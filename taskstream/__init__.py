@@ -1,5 +1,1 @@
-"""The composition root: the `taskstream` command and the whole system in one process.
-
-It sits above `app` (the API service), `workers` and `infra` and is the only package that
-assembles them; none of them imports it (tests/test_layers.py keeps the rules).
-"""
+"""The composition root above app, workers and infra: the command line and embedded run."""

@@ -1,15 +1,4 @@
-"""The packages' import rules: `app` is the ground floor, `taskstream` the composition root.
-
-* nothing under app/ imports `infra` or `workers`;
-* `workers` imports only `app`;
-* `infra` takes only `app.contract` from `app` (also through what that imports), and no
-  `workers`: the Pulumi program must not need the service's code to run;
-* only `taskstream` imports `taskstream`: it assembles the others, nothing builds on it.
-
-Every import counts, wherever it is written: at module level, inside a function (the command
-line imports lazily), under TYPE_CHECKING, and `importlib.import_module` with a literal name.
-`policy` is bound by the last rule only.
-"""
+"""The import rules between the packages: app is the ground floor, taskstream the top."""
 
 from __future__ import annotations
 
@@ -72,7 +61,14 @@ def _within(name: str, prefix: str) -> bool:
 
 
 def broken_rule(found: Import) -> str | None:
-    """The rule `found` breaks, if any."""
+    """The rule `found` breaks, if any.
+
+    app imports neither infra nor workers; workers imports only app; infra takes only
+    app.contract from app and no workers (the Pulumi program must run without the service's
+    code); only taskstream imports taskstream. Every import counts wherever it is written:
+    inside functions (the command line imports lazily), under TYPE_CHECKING, and
+    `importlib.import_module` with a literal name. policy is bound by the last rule only.
+    """
     layer, target = found.importer.split(".")[0], found.target.split(".")[0]
     if target == layer or target not in PACKAGES:
         return None

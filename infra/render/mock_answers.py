@@ -1,8 +1,4 @@
-"""The mock engine's provider answers: enough computed outputs for the program to finish.
-
-What a real provider would compute (ids, endpoints, passwords, digests) is fabricated here;
-every fabricated secret carries SECRET_MARKER so a leak into a plain input can be found.
-"""
+"""The mock engine's provider answers: enough computed outputs for the program to finish."""
 
 from __future__ import annotations
 

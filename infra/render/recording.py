@@ -1,8 +1,4 @@
-"""What the mock engine keeps of a run: resources, invokes, stack outputs, and its secrets.
-
-A secret travels as the engine's wrapper (`secret`); `reveal` and `walk_plain_strings` read
-through it, so a caller can tell a value marked secret from one that merely looks secret.
-"""
+"""What the mock engine keeps of a run (resources, invokes, outputs) and its secret wrapper."""
 
 from __future__ import annotations
 
