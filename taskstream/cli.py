@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.contract import HTTP_PORT
-from app.logs import configure_logging
-from app.settings import Settings, get_settings
 from taskstream.cli_dlq import dlq
 
-# Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs) happen inside the commands
-# that need them, so `taskstream render` and `--help` start fast.
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+# Heavy imports (uvicorn, SQLAlchemy, alembic, the Pulumi SDKs, and pydantic for the
+# settings) happen inside the commands that need them, so `taskstream render` and `--help`
+# start fast (tests/infra/render/test_render_imports.py).
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 cli.add_typer(dlq, name="dlq")
@@ -23,7 +25,15 @@ HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 
+def get_settings() -> Settings:
+    from app.settings import get_settings as settings_of_this_process
+
+    return settings_of_this_process()
+
+
 def _configure_logging(settings: Settings | None = None) -> None:
+    from app.logs import configure_logging
+
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
 

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.settings import get_settings
-
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -68,6 +66,7 @@ def _session() -> Iterator[Session]:
     from sqlmodel import Session
 
     from app.db import make_engine
+    from app.settings import get_settings
 
     engine = make_engine(get_settings().database_url)
     try:
@@ -128,6 +127,7 @@ def dlq_replay(
     from datetime import timedelta
 
     from app.events.dead_letters import replay
+    from app.settings import get_settings
 
     selection = _selection(ids, topic, consumer, older_than, newer_than)
     retention = timedelta(days=get_settings().inbox_retention_days)

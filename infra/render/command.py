@@ -27,7 +27,7 @@ def run_command(stack: str, out: Path, project_dir: Path, echo: Echo) -> int:
     echo(plan_text(result.plan))
     echo("")
     written = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items()))
-    echo(f"wrote {len(result.files)} files to {out} ({written}) and plan.json")
+    echo(f"wrote {len(result.files)} files to {out} ({written}), plan.json and graph.mmd")
     if result.stand_ins:
         echo(f"offline stand-ins for secret config: {', '.join(result.stand_ins)}")
     echo("secrets are shown as [secret]")

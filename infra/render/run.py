@@ -19,10 +19,12 @@ from infra.render.plan import Plan, summarize
 from infra.render.recording import Recording
 from infra.render.source import load_source, record
 from infra.render.verdict import check, policy_resources
+from infra.render.mermaid import mermaid
 from policy.model import Violation
 
+GRAPH = "graph.mmd"
 # What a render owns inside --out; only these are cleared, so a stale file never survives.
-OWNED = ("kubernetes", "helm", "cloud", "plan.json")
+OWNED = ("kubernetes", "helm", "cloud", "plan.json", GRAPH)
 
 
 @dataclass
@@ -51,6 +53,7 @@ def render(stack: str, out: Path, project_dir: Path) -> Render:
     files = [_write(out, doc) for doc in docs]
     plan_json = {**plan.to_json(), "violations": [str(v) for v in violations]}
     (out / "plan.json").write_text(json.dumps(plan_json, indent=2) + "\n", encoding="utf-8")
+    (out / GRAPH).write_text(mermaid(recording, components(recording)), encoding="utf-8")
     counts: dict[str, int] = {}
     for doc in docs:
         counts[doc.path.parts[0]] = counts.get(doc.path.parts[0], 0) + 1
@@ -88,7 +91,11 @@ def _clear(out: Path) -> None:
             target.unlink()
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter writes the same text as PyYAML's pure-Python one, several times faster.
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     """Multi-line strings (dashboards, rules, scripts) as literal blocks: readable diffs."""
 
 

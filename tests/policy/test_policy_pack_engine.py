@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.support.pulumi import PACK_DIR, install_policy_pack, pulumi_env
+from tests.support.pulumi import (
+    PACK_DIR,
+    Run,
+    install_policy_pack,
+    pulumi_env,
+    python_project,
+    temp_project,
+)
 
 PACK_VENV = PACK_DIR / ".venv"
 
@@ -49,52 +54,16 @@ def engine_env() -> dict[str, str]:
     return env
 
 
-def _preview(
-    tmp_path: Path, env: dict[str, str], *, broken: bool
-) -> subprocess.CompletedProcess[str]:
-    project = tmp_path / "program"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            name: policy-smoke
-            runtime:
-              name: python
-              options:
-                virtualenv: {PACK_VENV}
-            """
-        )
-    )
-    (project / "__main__.py").write_text(f"BROKEN = {broken}\n{PROGRAM}")
-    # The rules read "prod" from the stack name, so each test gets its own backend.
-    (tmp_path / "state").mkdir()
-    env = {**env, "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri()}
-    subprocess.run(
-        ["pulumi", "stack", "init", "prod", "--non-interactive"],
-        cwd=project,
+def _preview(tmp_path: Path, env: dict[str, str], *, broken: bool) -> Run:
+    # The rules read "prod" from the stack name; each test gets its own project and backend.
+    project = temp_project(
+        tmp_path,
+        stack="prod",
         env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+        pulumi_yaml=python_project("policy-smoke", PACK_VENV, uv=False),
+        program=f"BROKEN = {broken}\n{PROGRAM}",
     )
-    return subprocess.run(
-        [
-            "pulumi",
-            "preview",
-            "--stack",
-            "prod",
-            "--non-interactive",
-            "--policy-pack",
-            str(PACK_DIR),
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return project.pulumi("preview", "--policy-pack", str(PACK_DIR), timeout=300)
 
 
 def test_the_engine_runs_the_pack_and_a_compliant_prod_stack_passes(

@@ -1,7 +1,8 @@
 # Source this file (do not run it) to use the Pulumi CLI and plugins that
 # tools/engines/pulumi.sh built: `source tools/engines/pulumi-env.sh`.
 # It only sets variables; it builds nothing. Tests still choose their own backend
-# (PULUMI_BACKEND_URL=file://<tmp>) and PULUMI_CONFIG_PASSPHRASE.
+# (PULUMI_BACKEND_URL=file://<tmp>) and PULUMI_CONFIG_PASSPHRASE: tests/support/pulumi.py sets
+# the same variables and builds their throwaway projects.
 # shellcheck shell=bash
 
 __pulumi_env_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,8 +1,9 @@
 """The real Pulumi CLI on the infra program: a throwaway project per stack, offline stand-ins.
 
-Nothing here writes into the repository: each stack runs in a temporary project whose
-Pulumi.yaml points `main` at the repository's infra/ by absolute path and whose stack file is
-a copy (`stack init` and `config set` write into it). Two things stand in for the internet,
+Nothing here writes into the repository: each stack runs in a temporary project
+(tests/support/pulumi.py `repository_project`) whose Pulumi.yaml points `main` at the
+repository's infra/ by absolute path and whose stack file is a copy (`stack init` and
+`config set` write into it). Two things stand in for the internet,
 in one local HTTP server:
 
 * `/v2/...` answers the DigitalOcean API reads the program makes at preview time
@@ -18,11 +19,8 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 import tarfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,8 +31,7 @@ import pytest
 import yaml
 
 from infra import versions
-from tests.support.engines import REPO_ROOT
-from tests.support.pulumi import install_policy_pack
+from tests.support.pulumi import Project, install_policy_pack, repository_project
 from tests.support.pulumi import pulumi_env as pulumi_env_of
 
 PROD_WEBHOOKS = '{"oncall": "https://hooks.example.com/integration-test"}'
@@ -139,109 +136,9 @@ def fake_internet() -> Iterator[FakeInternet]:
     server.server_close()
 
 
-@dataclass
-class Run:
-    """One CLI invocation: exit code, output and wall time."""
-
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return f"$ pulumi {' '.join(self.args)}\n{self.stdout}\n{self.stderr}"
-
-    def json(self) -> dict[str, Any]:
-        return dict(json.loads(self.stdout))
-
-
-@dataclass
-class Project:
-    """A temporary Pulumi project running the repository's infra/ for one stack."""
-
-    stack: str
-    directory: Path
-    env: dict[str, str]
-
-    def pulumi(self, *args: str, timeout: float = 600) -> Run:
-        started = time.perf_counter()
-        result = subprocess.run(
-            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
-            cwd=self.directory,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-        )
-        return Run(
-            list(args),
-            result.returncode,
-            result.stdout,
-            result.stderr,
-            time.perf_counter() - started,
-        )
-
-    def ok(self, *args: str) -> Run:
-        run = self.pulumi(*args)
-        assert run.returncode == 0, f"command failed:\n{run.output}"
-        return run
-
-    def config(self, key: str, value: str, *, secret: bool = False) -> None:
-        self.ok("config", "set", *(["--secret"] if secret else []), key, value)
-
-    def preview(self, *extra: str) -> Run:
-        return self.pulumi("preview", "--diff", *extra)
-
-
-PULUMI_YAML = """\
-name: taskstream
-description: The repository's Pulumi.yaml with main and the virtualenv made absolute.
-main: {main}
-runtime:
-  name: python
-  options:
-    toolchain: uv
-    virtualenv: {venv}
-config:
-  pulumi:tags:
-    value:
-      project: taskstream
-"""
-
-
 def make_project(stack: str, root: Path, env: dict[str, str], internet: FakeInternet) -> Project:
-    """A temp project for `stack`: the repo's stack file, a file backend, a stack initialised."""
-    directory = root / "project"
-    state = root / "state"
-    directory.mkdir(parents=True)
-    state.mkdir()
-    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
-    assert declared["main"].rstrip("/") == "infra", "Pulumi.yaml moved the program; follow it"
-    (directory / "Pulumi.yaml").write_text(
-        PULUMI_YAML.format(main=REPO_ROOT / "infra", venv=REPO_ROOT / ".venv")
-    )
-    # The uv toolchain lists the program's packages from the nearest uv.lock.
-    shutil.copy(REPO_ROOT / "uv.lock", directory / "uv.lock")
-    shutil.copy(REPO_ROOT / f"Pulumi.{stack}.yaml", directory / f"Pulumi.{stack}.yaml")
-    project_env = {
-        **env,
-        "PULUMI_BACKEND_URL": state.as_uri(),
-        "DIGITALOCEAN_API_URL": internet.url,
-    }
-    project = Project(stack, directory, project_env)
-    init = subprocess.run(
-        ["pulumi", "stack", "init", stack, "--non-interactive"],
-        cwd=directory,
-        env=project_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert init.returncode == 0, f"stack init {stack} failed:\n{init.stdout}{init.stderr}"
+    """A temp project for `stack` (tests/support/pulumi.py), answered by the fake internet."""
+    project = repository_project(root, stack, {**env, "DIGITALOCEAN_API_URL": internet.url})
     if stack == "prod":
         project.config("taskstream:alertWebhookUrls", PROD_WEBHOOKS, secret=True)
         _deployed_registry_owner(project)
@@ -260,7 +157,7 @@ def _deployed_registry_owner(project: Project) -> None:
     prod reuses dev's registry and reads its name through a StackReference, so a preview of
     prod needs dev deployed; importing a one-resource state stands in for `pulumi up` of dev.
     """
-    owner = Project("dev", project.directory, project.env)
+    owner = project.other_stack("dev")
     owner.ok("stack", "init")
     stack_urn = "urn:pulumi:dev::taskstream::pulumi:pulumi:Stack::taskstream-dev"
     state = {

@@ -20,14 +20,9 @@ from infra.render.run import render
 from infra.render.schema import is_custom_resource, schema_errors
 from tests.infra.expected_resources import EXPECTED_RESOURCES
 from tests.infra.stacks import STACKS
-from tests.integration.pulumi.conftest import (
-    OWNER_REGISTRY,
-    FakeInternet,
-    Project,
-    Run,
-    make_project,
-)
+from tests.integration.pulumi.conftest import OWNER_REGISTRY, FakeInternet, make_project
 from tests.support.engines import REPO_ROOT
+from tests.support.pulumi import Project, Run
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,6 @@ cluster's kubeconfig carries no token (infra/components/cluster.py).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.support.engines import REPO_ROOT
+from tests.support.pulumi import Project, Run, python_project, temp_project
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +37,6 @@ provider = do.Provider(
     "do", token=config.require_secret("token"), api_endpoint=config.require("api")
 )
 do.Tag("tag", name="{TAG}", opts=pulumi.ResourceOptions(provider=provider))
-"""
-PULUMI_YAML = """\
-name: refresh-credentials
-main: __main__.py
-runtime:
-  name: python
-  options:
-    toolchain: uv
-    virtualenv: {venv}
 """
 
 
@@ -117,24 +107,17 @@ def api() -> Iterator[FakeApi]:
 
 @dataclass
 class Stack:
-    directory: Path
-    env: dict[str, str]
+    """The program above as stack `check` of a temp project (tests/support/pulumi.py)."""
 
-    def run(self, *args: str, run_program: bool = False) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, **({"PULUMI_RUN_PROGRAM": "true"} if run_program else {})}
-        return subprocess.run(
-            ["pulumi", *args, "--stack", "check", "--non-interactive"],
-            cwd=self.directory,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+    project: Project
+
+    def run(self, *args: str, run_program: bool = False) -> Run:
+        env = {"PULUMI_RUN_PROGRAM": "true"} if run_program else None
+        return self.project.pulumi(*args, timeout=300, env=env)
 
     def ok(self, *args: str, run_program: bool = False) -> str:
         result = self.run(*args, run_program=run_program)
-        assert result.returncode == 0, f"pulumi {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        assert result.returncode == 0, result.output
         return result.stdout
 
     def token(self, value: str) -> None:
@@ -143,21 +126,20 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path, pulumi_env: dict[str, str], api: FakeApi) -> Stack:
-    directory, state = tmp_path / "project", tmp_path / "state"
-    directory.mkdir()
-    state.mkdir()
-    (directory / "Pulumi.yaml").write_text(PULUMI_YAML.format(venv=REPO_ROOT / ".venv"))
-    (directory / "__main__.py").write_text(PROGRAM)
-    shutil.copy(REPO_ROOT / "uv.lock", directory / "uv.lock")
-    env = {**pulumi_env, "PULUMI_BACKEND_URL": state.as_uri()}
-    env.pop("DIGITALOCEAN_TOKEN", None)
-    created = Stack(directory, env)
-    created.ok("stack", "init")
+    env = {k: v for k, v in pulumi_env.items() if k != "DIGITALOCEAN_TOKEN"}
+    project_file = {
+        **python_project("refresh-credentials", REPO_ROOT / ".venv"),
+        "main": "__main__.py",
+    }
+    project = temp_project(
+        tmp_path, stack="check", env=env, pulumi_yaml=project_file, program=PROGRAM
+    )
+    created = Stack(project)
     created.ok("config", "set", "api", api.url)
     return created
 
 
-def _failed_with_old_token(result: subprocess.CompletedProcess[str], api: FakeApi) -> None:
+def _failed_with_old_token(result: Run, api: FakeApi) -> None:
     assert result.returncode != 0, f"succeeded with an expired token:\n{result.stdout}"
     assert api.tokens_used() == {"token-week-old"}, api.seen
 
