@@ -15,11 +15,11 @@ import yaml
 from infra.render import documents
 from infra.render.documents import Document
 from infra.render.graph import components
+from infra.render.mermaid import mermaid
 from infra.render.plan import Plan, summarize
 from infra.render.recording import Recording
 from infra.render.source import load_source, record
 from infra.render.verdict import check, policy_resources
-from infra.render.mermaid import mermaid
 from policy.model import Violation
 
 GRAPH = "graph.mmd"

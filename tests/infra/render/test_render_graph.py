@@ -8,7 +8,7 @@ import pytest
 
 from infra.render.graph import components
 from infra.render.mermaid import mermaid
-from infra.offline import RecordedResource, Recording
+from infra.render.recording import RecordedResource, Recording
 from tests.infra.render.rendered import Rendered, rendered
 from tools.dev.readme_graph import README, embed, embedded
 
