@@ -40,6 +40,7 @@ from infra.config_model import (
     Sensitive,
     ServiceConfig,
     StackConfig,
+    TracingConfig,
 )
 from infra.digitalocean_limits import registry_name_problem, vpc_range_problem
 
@@ -88,6 +89,9 @@ KEYS: tuple[str, ...] = (
     "chartRepository",
     "renderYamlTo",
     "publicDocs",
+    "tracingSamplingRate",
+    "tracingRetention",
+    "tracingStorage",
 )
 SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
 
@@ -145,6 +149,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         chart_repository=chart_repository,
         render_yaml_to=render_yaml_to,
         public_docs=r.boolean("publicDocs", False),
+        tracing=_parse_tracing(r),
     )
 
 
@@ -324,6 +329,27 @@ def _parse_monitoring(r: Reader) -> MonitoringConfig:
         storage=quantity("monitoringStorage", r.text("monitoringStorage", "10Gi")),
         alert_receivers=tuple(receivers),
         alert_webhook_urls=webhooks,
+    )
+
+
+# A probability as Dapr's samplingRate takes it: 0, 1 or a decimal between them.
+SAMPLING_RATE = re.compile(r"^(0(\.[0-9]+)?|1(\.0+)?)$")
+HOURS = re.compile(r"^[0-9]+h$")
+
+
+def _parse_tracing(r: Reader) -> TracingConfig:
+    defaults = TracingConfig()
+    return TracingConfig(
+        sampling_rate=r.text(
+            "tracingSamplingRate",
+            defaults.sampling_rate,
+            SAMPLING_RATE,
+            "use a probability from 0 (off) to 1 (every request), such as 0.1",
+        ),
+        retention=r.text(
+            "tracingRetention", defaults.retention, HOURS, "use whole hours such as 72h"
+        ),
+        storage=quantity("tracingStorage", r.text("tracingStorage", defaults.storage)),
     )
 
 

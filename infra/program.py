@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import chart_values
-from infra.components import app_workloads, eventbus_network
+from infra.components import app_workloads, eventbus_network, tracing_specs
 from infra.components import dapr as dapr_component
 from infra.components import edge as edge_component
 from infra.components import monitoring as monitoring_component
@@ -27,6 +27,7 @@ from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
 from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
 from infra.components.registry import OWNER_OUTPUT, REGISTRY_HOST, Registry, RegistryArgs
+from infra.components.tracing import Tracing, TracingArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
 APP_NAMESPACE = "taskstream"
@@ -112,6 +113,16 @@ def build(config: StackConfig) -> dict[str, Any]:
             ha=config.ha,
             managed_control_plane=cluster is not None,
             app_namespace_name=APP_NAMESPACE,
+            data_sources=(tracing_specs.grafana_datasource(),),
+        ),
+    )
+    Tracing(
+        "tracing",
+        TracingArgs(
+            config=config.tracing,
+            placement=placement,
+            ha=config.ha,
+            client_namespace=APP_NAMESPACE,
         ),
     )
     if cluster is not None or any(s.autoscaled for s in config.services.values()):
@@ -164,6 +175,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             topics_ready=eventbus.topics_job,
             kafka_passwords=eventbus.user_passwords,
             kafka_ready=eventbus.ca,
+            tracing=tracing_specs.dapr_tracing(config.tracing.sampling_rate),
         ),
     )
     App(
@@ -190,6 +202,9 @@ def build(config: StackConfig) -> dict[str, Any]:
                 database_namespace=database.peer[0],
                 database_port=database.peer[1],
                 database_admin_port=database.peer[2],
+                collector_namespace=tracing_specs.NAMESPACE,
+                collector_pod_labels=tracing_specs.COLLECTOR_POD_LABELS,
+                collector_port=tracing_specs.OTLP_HTTP_PORT,
             ),
             gateway=edge.gateway,
             https=edge.https,
@@ -200,6 +215,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             dapr_ready=[dapr.release, *dapr.resources],
             monitoring_ready=monitoring.release,
             edge_ready=edge.ready,
+            telemetry_env=tracing_specs.otlp_environment(),
         ),
     )
     outputs["api_url"] = _api_url(config)

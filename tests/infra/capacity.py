@@ -294,6 +294,25 @@ def _metrics_server(values: Mapping[str, Any]) -> Iterator[Pod]:
         yield Pod(f"metrics-server-{index}", own, _pool_of(values.get("nodeSelector")))
 
 
+def _requests_at(values: Mapping[str, Any], *path: str) -> Requests:
+    asked = _dig(values, *path, "resources", "requests") or {}
+    return requests(asked.get("cpu"), asked.get("memory"))
+
+
+def _opentelemetry_collector(values: Mapping[str, Any]) -> Iterator[Pod]:
+    # Deployment mode: replicaCount pods of one container (chart 0.170.0 _pod.tpl).
+    own = _requests_at(values)
+    for index in range(int(values.get("replicaCount", 1))):
+        yield Pod(f"otel-collector-{index}", own, _pool_of(values.get("nodeSelector")))
+
+
+def _tempo(values: Mapping[str, Any]) -> Iterator[Pod]:
+    # A StatefulSet of `replicas` (1 by default) single-binary pods; tempo-query is off.
+    own = _requests_at(values, "tempo")
+    for index in range(int(values.get("replicas", 1))):
+        yield Pod(f"tempo-{index}", own, _pool_of(values.get("nodeSelector")))
+
+
 CHART_PODS = {
     "redpanda": _redpanda,
     "kube-prometheus-stack": _kube_prometheus_stack,
@@ -301,6 +320,8 @@ CHART_PODS = {
     "cert-manager": _cert_manager,
     "gateway-helm": _envoy_gateway,
     "metrics-server": _metrics_server,
+    "opentelemetry-collector": _opentelemetry_collector,
+    "tempo": _tempo,
 }
 # DaemonSets of the charts: one pod on every node, whatever the pool.
 CHART_DAEMONSETS = {"kube-prometheus-stack": ("kube-prometheus-stack", "node-exporter")}
