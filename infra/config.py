@@ -31,6 +31,7 @@ from infra.config_model import (
     FixedPool,
     ImageConfig,
     InClusterDatabaseConfig,
+    KagentConfig,
     MaintenanceWindow,
     ManagedDatabaseConfig,
     MonitoringConfig,
@@ -92,8 +93,10 @@ KEYS: tuple[str, ...] = (
     "tracingSamplingRate",
     "tracingRetention",
     "tracingStorage",
+    "kagent",
+    "kagentProvider",
 )
-SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
+SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls", "kagentApiKey")
 
 
 def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
@@ -150,6 +153,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         render_yaml_to=render_yaml_to,
         public_docs=r.boolean("publicDocs", False),
         tracing=_parse_tracing(r),
+        kagent=_parse_kagent(r),
     )
 
 
@@ -351,6 +355,27 @@ def _parse_tracing(r: Reader) -> TracingConfig:
         ),
         storage=quantity("tracingStorage", r.text("tracingStorage", defaults.storage)),
     )
+
+
+# The kagent chart's providers that take an API key (helm/kagent/values.yaml, v0.9.12).
+KAGENT_PROVIDERS = ("openAI", "anthropic", "gemini")
+
+
+def _parse_kagent(r: Reader) -> KagentConfig | None:
+    if not r.boolean("kagent", False):
+        for key in ("kagentProvider", "kagentApiKey"):
+            if r.has(key):
+                raise ConfigError(key, "has no effect unless taskstream:kagent is true")
+        return None
+    provider = r.choice("kagentProvider", KAGENT_PROVIDERS, "openAI")
+    if not r.has("kagentApiKey"):
+        # Never read the value into the message: it is a secret.
+        raise ConfigError(
+            "kagentApiKey",
+            f"is required with kagent true; run `pulumi config set --secret kagentApiKey "
+            f"<{provider} API key>`",
+        )
+    return KagentConfig(provider=provider, api_key=Sensitive(r.text("kagentApiKey")))
 
 
 def _check_webhooks(webhooks: Sensitive, receivers: tuple[str, ...]) -> None:

@@ -150,6 +150,15 @@ class TracingConfig:
 
 
 @dataclass(frozen=True)
+class KagentConfig:
+    """The optional AI operations assistant: which model provider, and its API key."""
+
+    # A provider key of the kagent chart's `providers` (openAI, anthropic, gemini).
+    provider: str
+    api_key: Sensitive
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything one stack declares; components receive slices of it, never pulumi.Config."""
 
@@ -175,3 +184,5 @@ class StackConfig:
     # Route /docs, /redoc and /openapi.json through the edge too (off: the API only).
     public_docs: bool = False
     tracing: TracingConfig = field(default_factory=TracingConfig)
+    # None: no kagent release (the default).
+    kagent: KagentConfig | None = None

@@ -22,6 +22,7 @@ from infra.components.database import POOL_PORT, SERVER_PORT, Database, Database
 from infra.components.edge import CERT_MANAGER_NAMESPACE, Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.image import AppImage, AppImageArgs
+from infra.components.kagent import Kagent, KagentArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
@@ -218,6 +219,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             telemetry_env=tracing_specs.otlp_environment(),
         ),
     )
+    if config.kagent is not None:
+        Kagent("kagent", KagentArgs(config=config.kagent, placement=placement))
     outputs["api_url"] = _api_url(config)
     outputs["grafana_url"] = f"http://{monitoring.grafana_service}"
     outputs["grafana_hint"] = f"kubectl -n monitoring port-forward svc/{GRAFANA_SERVICE} 3000:80"

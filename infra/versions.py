@@ -65,6 +65,15 @@ OPENTELEMETRY_COLLECTOR = Chart(
 TEMPO = Chart(
     name="tempo", version="2.2.4", repository="https://grafana-community.github.io/helm-charts"
 )
+# kagent (optional, off by default): its CRDs ship as a chart of their own, published with
+# the main chart as OCI artifacts (kagent-dev/kagent Makefile helm-publish, tag v0.9.12).
+KAGENT_VERSION = "0.9.12"
+KAGENT = Chart(
+    name="kagent", version=KAGENT_VERSION, repository="oci://ghcr.io/kagent-dev/kagent/helm"
+)
+KAGENT_CRDS = Chart(
+    name="kagent-crds", version=KAGENT_VERSION, repository="oci://ghcr.io/kagent-dev/kagent/helm"
+)
 
 # The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
@@ -82,4 +91,6 @@ CHARTS: tuple[Chart, ...] = (
     METRICS_SERVER,
     OPENTELEMETRY_COLLECTOR,
     TEMPO,
+    KAGENT,
+    KAGENT_CRDS,
 )

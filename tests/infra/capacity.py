@@ -313,6 +313,27 @@ def _tempo(values: Mapping[str, Any]) -> Iterator[Pod]:
         yield Pod(f"tempo-{index}", own, _pool_of(values.get("nodeSelector")))
 
 
+# kagent-dev/kagent helm/kagent/values.yaml at v0.9.12 (controller, ui, the bundled
+# PostgreSQL, the k8s-agent) and kagent-dev/tools helm/kagent-tools/values.yaml at v0.2.1
+# (tools.resources; the parent's `kagent-tools.resources` is not what the subchart reads).
+KAGENT_PODS = (
+    ("kagent-controller", requests("100m", "128Mi")),
+    ("kagent-ui", requests("100m", "256Mi")),
+    ("kagent-postgresql", requests("250m", "256Mi")),
+    ("kagent-tools", requests("100m", "128Mi")),
+    ("k8s-agent", requests("50m", "128Mi")),
+)
+
+
+def _kagent(values: Mapping[str, Any]) -> Iterator[Pod]:
+    for name, asked in KAGENT_PODS:
+        yield Pod(f"{name}-0", asked)
+
+
+def _no_pods(values: Mapping[str, Any]) -> Iterator[Pod]:
+    return iter(())
+
+
 CHART_PODS = {
     "redpanda": _redpanda,
     "kube-prometheus-stack": _kube_prometheus_stack,
@@ -322,6 +343,8 @@ CHART_PODS = {
     "metrics-server": _metrics_server,
     "opentelemetry-collector": _opentelemetry_collector,
     "tempo": _tempo,
+    "kagent": _kagent,
+    "kagent-crds": _no_pods,
 }
 # DaemonSets of the charts: one pod on every node, whatever the pool.
 CHART_DAEMONSETS = {"kube-prometheus-stack": ("kube-prometheus-stack", "node-exporter")}
