@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infra import kafka_access, versions
@@ -178,6 +178,7 @@ def kube_prometheus_stack_values(
     ha: bool,
     managed_control_plane: bool,
     node_selector: Mapping[str, str] | None = None,
+    data_sources: Sequence[Values] = (),
 ) -> Values:
     values: Values = {
         "grafana": {
@@ -223,6 +224,9 @@ def kube_prometheus_stack_values(
         },
         "alertmanager": {"config": _alertmanager_config(config)},
     }
+    if data_sources:
+        # Provisioned beside the chart's Prometheus data source (its datasource ConfigMap).
+        values["grafana"]["additionalDataSources"] = [dict(source) for source in data_sources]
     if config.alert_receivers:
         values["alertmanager"]["alertmanagerSpec"] = {"secrets": [ALERT_WEBHOOKS_SECRET_NAME]}
     if node_selector:

@@ -22,6 +22,7 @@ from infra.config_model import (
     Platform,
     StackConfig,
 )
+from infra.config_operations import parse_kagent, parse_tracing
 from infra.config_workloads import parse_image, parse_monitoring, parse_redpanda, parse_services
 
 # A Helm repository that serves every pinned chart (a mirror); the charts' own otherwise.
@@ -62,8 +63,13 @@ KEYS: tuple[str, ...] = (
     "chartRepository",
     "renderYamlTo",
     "publicDocs",
+    "tracingSamplingRate",
+    "tracingRetention",
+    "tracingStorage",
+    "kagent",
+    "kagentProvider",
 )
-SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls",)
+SECRET_KEYS: tuple[str, ...] = ("alertWebhookUrls", "kagentApiKey")
 
 
 def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
@@ -119,6 +125,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         chart_repository=chart_repository,
         render_yaml_to=render_yaml_to,
         public_docs=r.boolean("publicDocs", False),
+        tracing=parse_tracing(r),
+        kagent=parse_kagent(r),
     )
 
 

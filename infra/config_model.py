@@ -139,6 +139,26 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    """Where traces go and how many: Dapr's sampling rate and the trace store's retention."""
+
+    # Dapr's Configuration samplingRate: "0" turns tracing off, "1" records every request.
+    sampling_rate: str = "0.1"
+    # A Go duration in hours (Tempo's block_retention parses no days).
+    retention: str = "72h"
+    storage: str = "5Gi"
+
+
+@dataclass(frozen=True)
+class KagentConfig:
+    """The optional AI operations assistant: which model provider, and its API key."""
+
+    # A provider key of the kagent chart's `providers` (openAI, anthropic, gemini).
+    provider: str
+    api_key: Sensitive
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything one stack declares; components receive slices of it, never pulumi.Config."""
 
@@ -163,3 +183,6 @@ class StackConfig:
     render_yaml_to: str | None = None
     # Route /docs, /redoc and /openapi.json through the edge too (off: the API only).
     public_docs: bool = False
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    # None: no kagent release (the default).
+    kagent: KagentConfig | None = None

@@ -176,26 +176,27 @@ def resiliency(*, scopes: Sequence[str], namespace: str | None = None) -> Manife
     }
 
 
-def configuration(
-    *, namespace: str | None = None, sampling_rate: str = "0.1", zipkin_endpoint: str | None = None
-) -> Manifest:
-    """The app Configuration the sidecars load: metrics on, tracing sampled."""
-    tracing: dict[str, Any] = {"samplingRate": sampling_rate}
-    if zipkin_endpoint is not None:
-        tracing["zipkin"] = {"endpointAddress": zipkin_endpoint}
+def configuration(*, namespace: str | None = None, tracing: Manifest | None = None) -> Manifest:
+    """The app Configuration the sidecars load: metrics on; `tracing` as given, else spans
+    sampled at 10 % with nowhere to go (the local daprd files)."""
     return {
         "apiVersion": "dapr.io/v1alpha1",
         "kind": "Configuration",
         "metadata": _metadata(CONFIGURATION_NAME, namespace),
-        "spec": {"metrics": {"enabled": True}, "tracing": tracing},
+        "spec": {
+            "metrics": {"enabled": True},
+            "tracing": tracing if tracing is not None else {"samplingRate": "0.1"},
+        },
     }
 
 
-def all_manifests(*, brokers: str, namespace: str | None = None) -> list[Manifest]:
+def all_manifests(
+    *, brokers: str, namespace: str | None = None, tracing: Manifest | None = None
+) -> list[Manifest]:
     """Every Dapr resource the app needs, in apply order."""
     scopes = app_ids()
     manifests = [
-        configuration(namespace=namespace),
+        configuration(namespace=namespace, tracing=tracing),
         pubsub_component(brokers=brokers, scopes=pubsub_app_ids(), namespace=namespace),
         resiliency(scopes=scopes, namespace=namespace),
     ]

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 
 from app import contract
 from infra.chart_values import REDPANDA_ADMIN_PORT, REDPANDA_KAFKA_PORT, REDPANDA_RPC_PORT
-from infra.components import database, edge, eventbus, eventbus_network, local_database, monitoring
+from infra.components import (
+    database,
+    edge,
+    eventbus,
+    eventbus_network,
+    local_database,
+    monitoring,
+    tracing,
+    tracing_specs,
+)
 from infra.components.app_workloads import (
     DAPR_METRICS_PORT,
     GRANT_JOB,
@@ -109,6 +118,9 @@ TOPICS_JOB = Pods("topic job", eventbus.NAMESPACE, {NAME_LABEL: eventbus_network
 CONFIGURATION_JOB = Pods(
     "redpanda configuration job", eventbus.NAMESPACE, eventbus_network.CONFIGURATION_JOB_POD_LABELS
 )
+COLLECTOR = Pods("otel collector", tracing_specs.NAMESPACE, tracing_specs.COLLECTOR_POD_LABELS)
+TEMPO = Pods("tempo", tracing_specs.NAMESPACE, tracing_specs.TEMPO_POD_LABELS)
+GRAFANA = Pods("grafana", monitoring.NAMESPACE, tracing.GRAFANA_POD_LABELS)
 LOCAL_DATABASE = Pods("postgres", local_database.NAMESPACE, {NAME_LABEL: local_database.NAME})
 
 # Managed PostgreSQL has a private address known only at deploy time; its firewall, not the
@@ -166,8 +178,14 @@ def network(config: StackConfig) -> Network:
         # Topics and ACLs over the Kafka API, the apps' SCRAM users over the admin API.
         Flow(TOPICS_JOB, BROKERS, (REDPANDA_KAFKA_PORT, REDPANDA_ADMIN_PORT)),
         Flow(CONFIGURATION_JOB, BROKERS, (REDPANDA_ADMIN_PORT,)),
+        # Traces: each process and its daprd export OTLP/HTTP to the collector, which
+        # forwards to Tempo; Grafana queries Tempo.
+        *_each(PROCESSES, COLLECTOR, tracing_specs.OTLP_HTTP_PORT),
+        Flow(COLLECTOR, KUBE_DNS, (DNS_PORT,), ("UDP", "TCP")),
+        Flow(COLLECTOR, TEMPO, (tracing_specs.OTLP_HTTP_PORT,)),
+        Flow(GRAFANA, TEMPO, (tracing_specs.TEMPO_HTTP_PORT,)),
     ]
-    deny = {APP_NAMESPACE, eventbus.NAMESPACE}
+    deny = {APP_NAMESPACE, eventbus.NAMESPACE, tracing_specs.NAMESPACE}
     if in_cluster_db:
         deny.add(local_database.NAMESPACE)
     return Network(flows=tuple(flows), default_deny_namespaces=frozenset(deny))

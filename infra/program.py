@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import chart_values
-from infra.components import app_workloads, eventbus_network
+from infra.components import app_workloads, eventbus_network, tracing_specs
 from infra.components import dapr as dapr_component
 from infra.components import edge as edge_component
 from infra.components import monitoring as monitoring_component
@@ -22,11 +22,13 @@ from infra.components.database import POOL_PORT, SERVER_PORT, Database, Database
 from infra.components.edge import CERT_MANAGER_NAMESPACE, Edge, EdgeArgs
 from infra.components.eventbus import EventBus, EventBusArgs
 from infra.components.image import AppImage, AppImageArgs
+from infra.components.kagent import Kagent, KagentArgs
 from infra.components.local_database import InClusterDatabase, InClusterDatabaseArgs
 from infra.components.metrics_api import MetricsApi, MetricsApiArgs
 from infra.components.monitoring import GRAFANA_SERVICE, Monitoring, MonitoringArgs
 from infra.components.placement import POOL_LABEL, WORKER_POOL, InCluster
 from infra.components.registry import OWNER_OUTPUT, REGISTRY_HOST, Registry, RegistryArgs
+from infra.components.tracing import Tracing, TracingArgs
 from infra.config_model import InClusterDatabaseConfig, Platform, StackConfig
 
 APP_NAMESPACE = "taskstream"
@@ -112,6 +114,16 @@ def build(config: StackConfig) -> dict[str, Any]:
             ha=config.ha,
             managed_control_plane=cluster is not None,
             app_namespace_name=APP_NAMESPACE,
+            data_sources=(tracing_specs.grafana_datasource(),),
+        ),
+    )
+    Tracing(
+        "tracing",
+        TracingArgs(
+            config=config.tracing,
+            placement=placement,
+            ha=config.ha,
+            client_namespace=APP_NAMESPACE,
         ),
     )
     if cluster is not None or any(s.autoscaled for s in config.services.values()):
@@ -164,6 +176,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             topics_ready=eventbus.topics_job,
             kafka_passwords=eventbus.user_passwords,
             kafka_ready=eventbus.ca,
+            tracing=tracing_specs.dapr_tracing(config.tracing.sampling_rate),
         ),
     )
     App(
@@ -190,6 +203,9 @@ def build(config: StackConfig) -> dict[str, Any]:
                 database_namespace=database.peer[0],
                 database_port=database.peer[1],
                 database_admin_port=database.peer[2],
+                collector_namespace=tracing_specs.NAMESPACE,
+                collector_pod_labels=tracing_specs.COLLECTOR_POD_LABELS,
+                collector_port=tracing_specs.OTLP_HTTP_PORT,
             ),
             gateway=edge.gateway,
             https=edge.https,
@@ -200,8 +216,11 @@ def build(config: StackConfig) -> dict[str, Any]:
             dapr_ready=[dapr.release, *dapr.resources],
             monitoring_ready=monitoring.release,
             edge_ready=edge.ready,
+            telemetry_env=tracing_specs.otlp_environment(),
         ),
     )
+    if config.kagent is not None:
+        Kagent("kagent", KagentArgs(config=config.kagent, placement=placement))
     outputs["api_url"] = _api_url(config)
     outputs["grafana_url"] = f"http://{monitoring.grafana_service}"
     outputs["grafana_hint"] = f"kubectl -n monitoring port-forward svc/{GRAFANA_SERVICE} 3000:80"

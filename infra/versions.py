@@ -54,6 +54,26 @@ METRICS_SERVER = Chart(
     version="3.13.1",
     repository="https://kubernetes-sigs.github.io/metrics-server/",
 )
+# The trace path (docs/infra.md, "Traces"). The collector chart's appVersion 0.158.0 is the
+# image tag it runs; Tempo moved from grafana/helm-charts to grafana-community (2026-01-30),
+# chart 2.2.4 ships Tempo 2.10.8.
+OPENTELEMETRY_COLLECTOR = Chart(
+    name="opentelemetry-collector",
+    version="0.170.0",
+    repository="https://open-telemetry.github.io/opentelemetry-helm-charts",
+)
+TEMPO = Chart(
+    name="tempo", version="2.2.4", repository="https://grafana-community.github.io/helm-charts"
+)
+# kagent (optional, off by default): its CRDs ship as a chart of their own, published with
+# the main chart as OCI artifacts (kagent-dev/kagent Makefile helm-publish, tag v0.9.12).
+KAGENT_VERSION = "0.9.12"
+KAGENT = Chart(
+    name="kagent", version=KAGENT_VERSION, repository="oci://ghcr.io/kagent-dev/kagent/helm"
+)
+KAGENT_CRDS = Chart(
+    name="kagent-crds", version=KAGENT_VERSION, repository="oci://ghcr.io/kagent-dev/kagent/helm"
+)
 
 # The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
@@ -69,4 +89,8 @@ CHARTS: tuple[Chart, ...] = (
     ENVOY_GATEWAY,
     CERT_MANAGER,
     METRICS_SERVER,
+    OPENTELEMETRY_COLLECTOR,
+    TEMPO,
+    KAGENT,
+    KAGENT_CRDS,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from policy import digitalocean_rules, platform_rules, pod_rules
+from policy import digitalocean_rules, platform_rules, pod_rules, rbac_rules
 from policy.model import Context, Resource, Rule, Violation, as_resource
 
 RULES: tuple[Rule, ...] = (
@@ -107,6 +107,14 @@ RULES: tuple[Rule, ...] = (
             "volumes go with it."
         ),
         check=digitalocean_rules.cluster_takes_its_cloud_resources,
+    ),
+    Rule(
+        name="read-only-roles",
+        description=(
+            "A Role or ClusterRole labelled taskstream.io/access: read-only grants only get, "
+            "list and watch, with no wildcard, no non-resource URL and no Secrets."
+        ),
+        check=rbac_rules.read_only_roles,
     ),
 )
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

@@ -37,6 +37,9 @@ class AppArgs:
     monitoring_ready: pulumi.Resource
     edge_ready: Sequence[pulumi.Resource]
     public_docs: bool = False
+    # Variables beside the TASKSTREAM_* settings: where the processes send spans
+    # (tracing_specs.otlp_environment); the Jobs send none, their egress reaches no collector.
+    telemetry_env: Sequence[dict[str, str]] = ()
 
 
 class App(pulumi.ComponentResource):
@@ -131,7 +134,7 @@ class App(pulumi.ComponentResource):
                         process,
                         service,
                         image=image,
-                        env=self._env,
+                        env=[*self._env, *args.telemetry_env],
                         pull_secret=args.pull_secret,
                         dapr_config=args.dapr_config,
                         node_selector=args.placement.workload_nodes,

@@ -48,6 +48,10 @@ class Peers:
     database_port: int
     # Where the grant Job connects as the database's admin.
     database_admin_port: int
+    # The OpenTelemetry Collector the processes and their daprd send spans to; None: none.
+    collector_namespace: str | None = None
+    collector_pod_labels: Mapping[str, str] | None = None
+    collector_port: int = 0
 
 
 PROCESS_NAMES = tuple(process.name for process in contract.PROCESSES)
@@ -120,6 +124,18 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
             ],
         },
     }
+    if peers.collector_namespace is not None and peers.collector_pod_labels is not None:
+        # The app's OTLP exporter and its daprd's share the pod, so one rule serves both.
+        policies["allow-trace-export"] = {
+            "podSelector": processes,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [pods_peer(peers.collector_namespace, peers.collector_pod_labels)],
+                    "ports": ports(peers.collector_port),
+                }
+            ],
+        }
     for process in contract.PROCESSES:
         if process.serves_http_api:
             policies[f"allow-edge-{process.name}"] = {

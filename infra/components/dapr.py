@@ -38,6 +38,8 @@ class DaprArgs:
     # its Secrets and the CA bundle can: the app namespace and the brokers' CA issuer.
     kafka_passwords: Mapping[str, pulumi.Output[str]] | None = None
     kafka_ready: Sequence[pulumi.Resource] = ()
+    # The Configuration's `tracing` (tracing_specs.dapr_tracing); None: sampled, not exported.
+    tracing: Mapping[str, Any] | None = None
 
 
 class Dapr(pulumi.ComponentResource):
@@ -78,7 +80,9 @@ class Dapr(pulumi.ComponentResource):
         self.resources = [
             self._custom_resource(manifest, args)
             for manifest in dapr_manifests.all_manifests(
-                brokers=args.brokers, namespace=args.app_namespace_name
+                brokers=args.brokers,
+                namespace=args.app_namespace_name,
+                tracing=None if args.tracing is None else dict(args.tracing),
             )
         ]
         self.configuration_name = dapr_manifests.CONFIGURATION_NAME

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +31,8 @@ class MonitoringArgs:
     ha: bool
     managed_control_plane: bool
     app_namespace_name: str
+    # Grafana data sources beside Prometheus and Alertmanager (the trace store's).
+    data_sources: tuple[dict[str, Any], ...] = ()
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -57,6 +60,7 @@ class Monitoring(pulumi.ComponentResource):
                 ha=args.ha,
                 managed_control_plane=args.managed_control_plane,
                 node_selector=placement.workload_nodes,
+                data_sources=args.data_sources,
             ),
             placement=placement,
             parent=self,

@@ -294,6 +294,46 @@ def _metrics_server(values: Mapping[str, Any]) -> Iterator[Pod]:
         yield Pod(f"metrics-server-{index}", own, _pool_of(values.get("nodeSelector")))
 
 
+def _requests_at(values: Mapping[str, Any], *path: str) -> Requests:
+    asked = _dig(values, *path, "resources", "requests") or {}
+    return requests(asked.get("cpu"), asked.get("memory"))
+
+
+def _opentelemetry_collector(values: Mapping[str, Any]) -> Iterator[Pod]:
+    # Deployment mode: replicaCount pods of one container (chart 0.170.0 _pod.tpl).
+    own = _requests_at(values)
+    for index in range(int(values.get("replicaCount", 1))):
+        yield Pod(f"otel-collector-{index}", own, _pool_of(values.get("nodeSelector")))
+
+
+def _tempo(values: Mapping[str, Any]) -> Iterator[Pod]:
+    # A StatefulSet of `replicas` (1 by default) single-binary pods; tempo-query is off.
+    own = _requests_at(values, "tempo")
+    for index in range(int(values.get("replicas", 1))):
+        yield Pod(f"tempo-{index}", own, _pool_of(values.get("nodeSelector")))
+
+
+# kagent-dev/kagent helm/kagent/values.yaml at v0.9.12 (controller, ui, the bundled
+# PostgreSQL, the k8s-agent) and kagent-dev/tools helm/kagent-tools/values.yaml at v0.2.1
+# (tools.resources; the parent's `kagent-tools.resources` is not what the subchart reads).
+KAGENT_PODS = (
+    ("kagent-controller", requests("100m", "128Mi")),
+    ("kagent-ui", requests("100m", "256Mi")),
+    ("kagent-postgresql", requests("250m", "256Mi")),
+    ("kagent-tools", requests("100m", "128Mi")),
+    ("k8s-agent", requests("50m", "128Mi")),
+)
+
+
+def _kagent(values: Mapping[str, Any]) -> Iterator[Pod]:
+    for name, asked in KAGENT_PODS:
+        yield Pod(f"{name}-0", asked)
+
+
+def _no_pods(values: Mapping[str, Any]) -> Iterator[Pod]:
+    return iter(())
+
+
 CHART_PODS = {
     "redpanda": _redpanda,
     "kube-prometheus-stack": _kube_prometheus_stack,
@@ -301,6 +341,10 @@ CHART_PODS = {
     "cert-manager": _cert_manager,
     "gateway-helm": _envoy_gateway,
     "metrics-server": _metrics_server,
+    "opentelemetry-collector": _opentelemetry_collector,
+    "tempo": _tempo,
+    "kagent": _kagent,
+    "kagent-crds": _no_pods,
 }
 # DaemonSets of the charts: one pod on every node, whatever the pool.
 CHART_DAEMONSETS = {"kube-prometheus-stack": ("kube-prometheus-stack", "node-exporter")}

@@ -409,7 +409,22 @@ SHAPES: dict[str, Schema] = {
         _object(
             {
                 "metrics": _object({"enabled": {"type": "boolean"}}, []),
-                "tracing": _object({"samplingRate": _STRING, "zipkin": {"type": "object"}}, []),
+                # tracing.otel requires all three (dapr charts/dapr/crds/configuration.yaml).
+                "tracing": _object(
+                    {
+                        "samplingRate": _STRING,
+                        "zipkin": {"type": "object"},
+                        "otel": _object(
+                            {
+                                "endpointAddress": _STRING,
+                                "isSecure": {"type": "boolean"},
+                                "protocol": {"enum": ["grpc", "http"]},
+                            },
+                            ["endpointAddress", "isSecure", "protocol"],
+                        ),
+                    },
+                    ["samplingRate"],
+                ),
             },
             [],
         )

@@ -36,6 +36,7 @@ def test_every_stack_counts_the_pods_that_matter(stack: str) -> None:
     rec = recording(stack)
     names = {pod.name.rsplit("-", 1)[0] for pod in capacity.stack_pods(rec, managed=True)}
     assert {"api", "relay", "notifier", "recurrer", "redpanda", "prometheus"} <= names, names
+    assert {"otel-collector", "tempo"} <= names, names
 
 
 def test_a_pod_larger_than_any_node_is_reported_with_its_shortfall() -> None:

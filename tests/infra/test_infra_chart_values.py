@@ -35,7 +35,7 @@ def _leaf_paths(values: Any, prefix: str = "") -> Iterator[str]:
     if isinstance(values, dict) and values:
         for key, value in values.items():
             yield from _leaf_paths(value, f"{prefix}.{key}" if prefix else str(key))
-    else:
+    elif prefix:  # an empty top level sets no key (a chart installed with its defaults)
         yield prefix
 
 
