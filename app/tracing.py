@@ -223,6 +223,25 @@ def publish_spans(rows: Sequence[Any]) -> Iterator[None]:
         yield
 
 
+def continued_span(name: str, parent: tuple[str | None, str | None]) -> Any:
+    """An INTERNAL span continuing a stored W3C context (a reminder firing in the trace of
+    the change that scheduled it); a context manager that does nothing when tracing is off."""
+    if _provider is None:
+        return nullcontext()
+    from opentelemetry import propagate
+
+    carrier = {k: v for k, v in zip(("traceparent", "tracestate"), parent, strict=True) if v}
+    # No stored context: a new trace, not a child of whatever happens to be current.
+    context = propagate.extract(carrier) if carrier else otel_empty_context()
+    return _provider.get_tracer(TRACER_NAME).start_as_current_span(name, context=context)
+
+
+def otel_empty_context() -> Any:
+    from opentelemetry.context import Context
+
+    return Context()
+
+
 def consume_span(topic: str, envelope: Any) -> Any:
     """A CONSUMER span continuing the trace the CloudEvent carries, linked to the delivery
     request's span; a context manager that does nothing when tracing is off."""

@@ -78,6 +78,13 @@ class ScheduledReminder(SQLModel, table=True):
     task_version: int = Field(default=0)
     claimed_by: str | None = Field(default=None, max_length=100)
     fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The trace of the change that scheduled (or re-armed) it; firing continues that trace.
+    traceparent: str | None = Field(
+        default_factory=lambda: tracing.current_context()[0], max_length=55
+    )
+    tracestate: str | None = Field(
+        default_factory=lambda: tracing.current_context()[1], max_length=512
+    )
 
 
 class DeadLetter(SQLModel, table=True):

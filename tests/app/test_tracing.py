@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from tests.app.test_logs import logging_to, parsed
 from tests.support.accounts import register_user
 from tests.support.resolvers import FakeResolver
 from workers.notifier import app as notifier
+from workers.notifier.claims import claim_due_reminders
 from workers.recurrer import app as recurrer
 
 
@@ -193,6 +195,37 @@ def test_the_in_process_bus_continues_the_trace_into_both_consumers(
     assert any(text.startswith("INSERT INTO scheduledreminder") for text in statements), statements
 
 
+def test_a_fired_reminder_and_its_notification_continue_the_request_s_trace(
+    spans: InMemorySpanExporter,
+    traced_client: TestClient,
+    traced_engine: Engine,
+    settings: Settings,
+) -> None:
+    alice = register_user(traced_client, "alice@example.com")
+    spans.clear()
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    response = traced_client.post(
+        "/api/v1/tasks",
+        json={"title": "soon", "due_at": due.isoformat(), "reminders": ["PT0S"]},
+        headers=alice.headers,
+    )
+    assert response.status_code == 201, response.text
+    relay = OutboxRelay(traced_engine, EmbeddedPublisher([notifier.build_consumer(traced_engine)]))
+    assert relay.run_once() >= 1  # task.created: the notifier schedules the reminder
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.1)
+    assert claim_due_reminders(traced_engine, "test") == 1
+    assert relay.run_once() == 1  # reminder.due: the notifier writes the notification
+
+    finished = list(spans.get_finished_spans())
+    request = _request_span(finished)
+    [consume] = [s for s in finished if s.name == "consume reminders"]
+    chain = _ancestors(consume, finished)
+    assert [s.name for s in chain[:2]] == ["publish reminders", "fire reminder"]
+    assert request in chain
+    inserts = [_statement(s) for s in finished if _parent_id(s) == _span_id(consume)]
+    assert any(text.startswith("INSERT INTO notification") for text in inserts), inserts
+
+
 def _statement(span: ReadableSpan) -> str:
     attributes = dict(span.attributes or {})
     return str(attributes.get("db.statement") or attributes.get("db.query.text") or "")
@@ -276,7 +309,7 @@ def test_tracing_off_imports_no_sdk_nor_instrumentation() -> None:
         "print(heavy)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert result.stdout.strip() == "[]"
 
