@@ -232,11 +232,11 @@ def continued_span(name: str, parent: tuple[str | None, str | None]) -> Any:
 
     carrier = {k: v for k, v in zip(("traceparent", "tracestate"), parent, strict=True) if v}
     # No stored context: a new trace, not a child of whatever happens to be current.
-    context = propagate.extract(carrier) if carrier else otel_empty_context()
+    context = propagate.extract(carrier) if carrier else _empty_context()
     return _provider.get_tracer(TRACER_NAME).start_as_current_span(name, context=context)
 
 
-def otel_empty_context() -> Any:
+def _empty_context() -> Any:
     from opentelemetry.context import Context
 
     return Context()
