@@ -23,6 +23,8 @@ ENV_TRUSTED_PROXIES = "TASKSTREAM_TRUSTED_PROXIES"
 # "programmatic" (GET /dapr/subscribe lists them) or "declarative" (Subscription resources
 # exist, as in the cluster, so the worker lists none and Dapr does not see them twice).
 ENV_DAPR_SUBSCRIPTIONS = "TASKSTREAM_DAPR_SUBSCRIPTIONS"
+# Tracing: the OTLP/HTTP base URL (a collector's port 4318); unset, no process traces.
+ENV_OTLP_ENDPOINT = "TASKSTREAM_OTLP_ENDPOINT"
 # Dapr's own names, not ours: daprd reads the same variables (standalone mode) and sends or
 # expects the token in this header. APP_API_TOKEN: daprd -> app; DAPR_API_TOKEN: app -> daprd.
 ENV_APP_API_TOKEN = "APP_API_TOKEN"  # noqa: S105  (a variable name)

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,14 @@ class LogContext:
 
 
 _CONTEXT: ContextVar[LogContext | None] = ContextVar("taskstream_log_context", default=None)
+# Set while tracing is on (app.tracing): the current span's trace id, which then wins over
+# the one read from a traceparent header or CloudEvent.
+_trace_id_source: Callable[[], str | None] | None = None
+
+
+def use_trace_ids(source: Callable[[], str | None] | None) -> None:
+    global _trace_id_source
+    _trace_id_source = source
 
 
 def current() -> LogContext | None:
@@ -83,6 +92,8 @@ class JsonFormatter(logging.Formatter):
         context = _CONTEXT.get()
         if context is not None:
             line.update(context.fields())
+        if _trace_id_source is not None and (trace_id := _trace_id_source()) is not None:
+            line["trace_id"] = trace_id
         http = getattr(record, "http", None)
         if isinstance(http, dict):
             line["http"] = http

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from app import contract
+from app import contract, tracing
 from app.api.routes import auth, notifications, ops, series, tags, tasks
 from app.db import make_engine
 from app.errors import Problem, install_problem_handlers
@@ -79,6 +79,7 @@ def create_app(
     # Outermost, so every log line of the request, the access line included, carries its id.
     app.add_middleware(RequestContextMiddleware)
     _register_problem_schema(app)
+    tracing.instrument_app(app)
     return app
 
 

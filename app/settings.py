@@ -9,7 +9,14 @@ from typing import Literal
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.contract import ENV_APP_API_TOKEN, ENV_DAPR_API_TOKEN, PUBSUB_NAME, SETTINGS_PREFIX, TOPICS
+from app.contract import (
+    ENV_APP_API_TOKEN,
+    ENV_DAPR_API_TOKEN,
+    ENV_OTLP_ENDPOINT,
+    PUBSUB_NAME,
+    SETTINGS_PREFIX,
+    TOPICS,
+)
 from app.logs import LogFormat
 from app.quotas import Quotas, RecurrenceBounds
 
@@ -50,6 +57,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # auto: text on a terminal, JSON lines otherwise (containers, files).
     log_format: LogFormat = "auto"
+    # Tracing (app/tracing.py): off unless an OTLP/HTTP endpoint is set, the collector's base
+    # URL (…:4318); OpenTelemetry's own variable is honoured too.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            ENV_OTLP_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"
+        ),
+    )
+    # New traces kept; a request or event that arrives sampled stays sampled.
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     event_bus: Literal["embedded", "dapr"] = "embedded"
     dapr_http_endpoint: str = "http://127.0.0.1:3500"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app import tracing
 from app.contract import HTTP_PORT
 from taskstream.cli_dlq import dlq
 
@@ -93,6 +94,8 @@ def _serve(app_name: str, host: str, port: int) -> None:
     from app.main import create_app
 
     settings = get_settings()
+    # Before the engine: the SQLAlchemy instrumentation hooks engines as they are made.
+    tracing.configure(settings, app_name)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     if app_name == "relay":
         from app.events.relay_app import create_relay_app
@@ -153,6 +156,7 @@ def run(host: HostOption = "127.0.0.1", port: PortOption = HTTP_PORT) -> None:
 
     settings = embedded_settings()
     _configure_logging(settings)
+    tracing.configure(settings, "embedded")
     serve_embedded(settings, host=host, port=port)
 
 

@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 
+from app import tracing
 from app.api.routes import ops
 from app.contract import DEAD_LETTER_ROUTE
 from app.errors import install_problem_handlers
@@ -136,6 +137,7 @@ def create_worker_app(
 
     for sub in consumer.subscriptions:
         _add_delivery_route(app, consumer, sub.route, sub.topic.name, from_dapr)
+    tracing.instrument_app(app)
     return app
 
 

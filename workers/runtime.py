@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from app import logs
+from app import logs, tracing
 from app.contract import Subscription
 from app.events.cloudevent import CloudEvent, EnvelopeError, parse_envelope
 from app.events.models import AnyEvent, ReminderDue, TaskEvent
@@ -107,6 +107,13 @@ class Consumer:
         except EnvelopeError as exc:
             return self.dead_letter(topic, None, f"envelope: {exc}", raw)
         _log_context_of(envelope)
+        with tracing.consume_span(topic, envelope) as span:
+            ack = self._validate_and_apply(route, topic, envelope, raw)
+            if span is not None:
+                span.set_attribute("taskstream.ack", ack)
+        return ack
+
+    def _validate_and_apply(self, route: Route, topic: str, envelope: CloudEvent, raw: Any) -> Ack:
         try:
             event = _EVENTS.validate_python(envelope.data)
         except ValidationError as exc:

@@ -47,10 +47,17 @@ def parse_envelope(body: bytes | str | dict[str, Any]) -> CloudEvent:
 
 def envelope_of(row: OutboxEvent) -> CloudEvent:
     """The envelope the embedded bus delivers: what Dapr would build for this outbox row."""
+    # The distributed tracing extension, as daprd fills it from the publish metadata.
+    tracing = {
+        key: value
+        for key, value in (("traceparent", row.traceparent), ("tracestate", row.tracestate))
+        if value
+    }
     return CloudEvent(
         id=str(row.event_id),
         source=SOURCE,
         type=row.event_type,
         topic=row.topic,
         data=row.payload,
+        **tracing,
     )

@@ -125,13 +125,19 @@ def dapr_api_headers(token: SecretStr | str | None) -> dict[str, str]:
 
 
 def _metadata(row: OutboxEvent) -> dict[str, str]:
-    """Kafka key (per-task order) and the CloudEvent attributes consumers dedupe on."""
-    return {
+    """Kafka key (per-task order), the CloudEvent attributes consumers dedupe on, and the
+    trace context daprd copies into the CloudEvent (app/tracing.py)."""
+    metadata = {
         "partitionKey": str(row.aggregate_id),
         "cloudevent.id": str(row.event_id),
         "cloudevent.type": row.event_type,
         "cloudevent.source": "taskstream",
     }
+    if row.traceparent:
+        metadata["cloudevent.traceparent"] = row.traceparent
+        if row.tracestate:
+            metadata["cloudevent.tracestate"] = row.tracestate
+    return metadata
 
 
 def _id(row: OutboxEvent) -> int:

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from app import tracing
 from app.contract import METRIC_OUTBOX_OLDEST_PENDING
 from app.db import utcnow
 from app.events.publisher import BatchPublisher, Publisher, PublishError
@@ -171,7 +172,8 @@ class OutboxRelay:
         failed = False
         while queues:
             heads = [rows[0] for rows in queues.values()]
-            failures = publisher.publish_batch(heads)
+            with tracing.publish_spans(heads):
+                failures = publisher.publish_batch(heads)
             for row in heads:
                 queue = queues[row.aggregate_id]
                 error = failures.get(row.id or 0)
@@ -203,7 +205,8 @@ class OutboxRelay:
         sent: list[OutboxEvent] = []
         for index, row in enumerate(rows):
             try:
-                self.publisher.publish(row)
+                with tracing.publish_spans([row]):
+                    self.publisher.publish(row)
             except PublishError as exc:
                 self._record_failure(row, exc, rows[index + 1 :])
                 return sent, True

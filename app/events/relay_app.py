@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from app import tracing
 from app.api.routes import ops
 from app.events.publisher import DaprPublisher
 from app.events.relay import OutboxRelay
@@ -74,4 +75,5 @@ def create_relay_app(settings: Settings, engine: Engine) -> FastAPI:
     app.include_router(ops.router)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    tracing.instrument_app(app)
     return app

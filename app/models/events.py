@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from app import tracing
 from app.db import UTCDateTime, utcnow
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -38,6 +39,14 @@ class OutboxEvent(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+    # W3C trace context of the span that wrote the row (None when tracing is off); the
+    # relay publishes the event as a child of it (app/tracing.py).
+    traceparent: str | None = Field(
+        default_factory=lambda: tracing.current_context()[0], max_length=55
+    )
+    tracestate: str | None = Field(
+        default_factory=lambda: tracing.current_context()[1], max_length=512
+    )
 
 
 class InboxEntry(SQLModel, table=True):
@@ -69,6 +78,13 @@ class ScheduledReminder(SQLModel, table=True):
     task_version: int = Field(default=0)
     claimed_by: str | None = Field(default=None, max_length=100)
     fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The trace of the change that scheduled (or re-armed) it; firing continues that trace.
+    traceparent: str | None = Field(
+        default_factory=lambda: tracing.current_context()[0], max_length=55
+    )
+    tracestate: str | None = Field(
+        default_factory=lambda: tracing.current_context()[1], max_length=512
+    )
 
 
 class DeadLetter(SQLModel, table=True):

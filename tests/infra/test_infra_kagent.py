@@ -8,11 +8,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from infra.offline import Recording, is_secret, raw_stack_config, reveal, run_offline
 
 from infra import versions
 from infra.components import kagent
 from infra.config import ConfigError, parse_stack_config
+from infra.render.offline import run_offline
+from infra.render.recording import Recording, is_secret, reveal
+from infra.render.stack_files import raw_stack_config
 from policy.model import Resource
 from policy.rules import evaluate
 from tests.infra import capacity

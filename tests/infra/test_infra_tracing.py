@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from infra.offline import Recording, reveal
 
 from app import contract
 from infra import versions
 from infra.components import tracing_specs
 from infra.config import ConfigError, parse_stack_config
 from infra.config_model import TracingConfig
+from infra.render.recording import Recording, reveal
 from tests.infra.stacks import stack_config
 from tests.infra.test_infra_config import VALID_DO
 

@@ -26,9 +26,11 @@ from typer.testing import CliRunner
 from app.contract import (
     DAPR_API_TOKEN_HEADER,
     ENV_DATABASE_URL,
+    ENV_OTLP_ENDPOINT,
     NOTIFIER,
     PUBSUB_NAME,
     RECURRER,
+    REMINDERS,
     TASK_EVENTS,
     TOPICS,
 )
@@ -41,6 +43,7 @@ from taskstream.cli import cli
 from tests.integration.conftest import failed
 from tests.support.engines import require_daprd, require_engine, require_kafka
 from tests.support.kafka import KafkaBroker
+from tests.support.otlp import ReceivedSpan, TraceReceiver, receiving_traces
 from tests.support.postgres import PostgresServer
 from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
@@ -63,8 +66,17 @@ class User:
 
 
 @pytest.fixture(scope="module")
+def traces() -> Iterator[TraceReceiver]:
+    """Every process exports its spans here (OTLP/HTTP), as they would to a collector."""
+    with receiving_traces() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
 def stack(
-    postgres_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory
+    postgres_server: PostgresServer | None,
+    tmp_path_factory: pytest.TempPathFactory,
+    traces: TraceReceiver,
 ) -> Iterator[EventPath]:
     require_daprd()
     require_kafka()
@@ -76,7 +88,14 @@ def stack(
     try:
         with KafkaBroker() as broker:
             broker.create_topics(TOPICS)
-            with EventPath(database_url=url, broker=broker, workdir=workdir) as path:
+            tracing = {
+                ENV_OTLP_ENDPOINT: traces.endpoint,
+                # Export within a fifth of a second, not OpenTelemetry's default five.
+                "OTEL_BSP_SCHEDULE_DELAY": "200",
+            }
+            with EventPath(
+                database_url=url, broker=broker, workdir=workdir, extra_env=tracing
+            ) as path:
                 yield path
     finally:
         postgres_server.drop_database(name)
@@ -213,7 +232,126 @@ def produce_raw(broker: KafkaBroker, topic: str, partition: int, key: str, value
     assert producer.flush(30) == 0, f"producing to {topic}[{partition}] timed out"
 
 
+def logged_trace_id(stack: EventPath, process: str, request_id: str) -> str | None:
+    """The trace id on the process's JSON access line of the request with this id."""
+    for line in stack.services[process].app.log_path.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
+        fields = json.loads(line)
+        if fields.get("logger") == "taskstream.access" and fields.get("request_id") == request_id:
+            trace_id = fields.get("trace_id")
+            return str(trace_id) if trace_id else None
+    return None
+
+
+def chain_to_root(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan] | None:
+    """The span and its parents up to the root, or None while a parent is not received."""
+    by_id = {s.span_id: s for s in spans}
+    chain = [span]
+    while chain[-1].parent_span_id is not None:
+        parent = by_id.get(chain[-1].parent_span_id)
+        if parent is None:
+            return None
+        chain.append(parent)
+    return chain
+
+
 # -- the tests -------------------------------------------------------------------------
+
+
+def test_one_trace_spans_the_request_the_relay_both_workers_and_the_notification(
+    api: httpx.Client, db: Engine, stack: EventPath, traces: TraceReceiver
+) -> None:
+    user = register(api)
+    due = datetime.now(UTC) + timedelta(seconds=5)
+    response = api.post(
+        "/tasks",
+        headers=user.headers,
+        json={"title": "traced", "due_at": due.isoformat(), "reminders": ["PT0S"]},
+    )
+    assert response.status_code == 201, response.text
+    task_id = response.json()["id"]
+    [created] = events_of(db, task_id, "task.created")
+    event_id = str(created.event_id)
+    # The operator's way in: the request id the API answered with, on its log line.
+    trace_id = wait_until(
+        lambda: logged_trace_id(stack, "api", response.headers["X-Request-ID"]),
+        timeout=10,
+        what="the api's access line with the trace id",
+    )
+    assert created.traceparent is not None
+    assert created.traceparent.split("-")[1] == trace_id, "the outbox row keeps the trace"
+
+    def consumed(topic: str, ids: set[str], services: int) -> list[ReceivedSpan] | None:
+        found = [
+            s
+            for s in traces.spans()
+            if s.name == f"consume {topic}" and s.attributes.get("messaging.message.id") in ids
+        ]
+        return found if len({s.service for s in found}) >= services else None
+
+    consumes = wait_until(
+        lambda: consumed(TASK_EVENTS.name, {event_id}, len(CONSUMERS)),
+        timeout=60,
+        what="both workers' consume spans of task.created",
+    )
+    assert {s.service for s in consumes} == {
+        f"taskstream-{NOTIFIER.name}",
+        f"taskstream-{RECURRER.name}",
+    }
+    assert {s.trace_id for s in consumes} == {trace_id}, "a worker started another trace"
+    chains = wait_until(
+        lambda: (
+            [chain_to_root(s, traces.spans()) for s in consumes]
+            if all(chain_to_root(s, traces.spans()) for s in consumes)
+            else None
+        ),
+        timeout=30,
+        what="every parent of the consume spans, exported",
+    )
+    for consume, *parents in (chain for chain in chains if chain is not None):
+        # consume -> publish (relay) -> ... -> the request (api): one trace, every link kept.
+        assert consume.kind == "CONSUMER"
+        assert {span.trace_id for span in parents} == {trace_id}, consume.service
+        publish = parents[0]
+        assert (publish.service, publish.name, publish.kind) == (
+            "taskstream-relay",
+            f"publish {TASK_EVENTS.name}",
+            "PRODUCER",
+        )
+        root = parents[-1]
+        assert (root.service, root.name, root.kind) == (
+            "taskstream-api",
+            "POST /api/v1/tasks",
+            "SERVER",
+        )
+
+    # Then the reminder fires: reminder.due -> the notification, still in the same trace.
+    fired = wait_until(
+        lambda: events_of(db, task_id, "reminder.due"), timeout=60, what="the reminder firing"
+    )
+    [delivered] = wait_until(
+        lambda: consumed(REMINDERS.name, {str(e.event_id) for e in fired}, 1),
+        timeout=60,
+        what="the notifier's consume span of reminder.due",
+    )
+    assert delivered.trace_id == trace_id, "the notification is in another trace"
+    chain = wait_until(
+        lambda: chain_to_root(delivered, traces.spans()),
+        timeout=30,
+        what="every parent of the reminder's consume span, exported",
+    )
+    assert [s.name for s in chain[1:3]] == [f"publish {REMINDERS.name}", "fire reminder"]
+    assert (chain[-1].service, chain[-1].name) == ("taskstream-api", "POST /api/v1/tasks")
+    wait_until(
+        lambda: any(
+            s.parent_span_id == delivered.span_id
+            and str(s.attributes.get("db.statement", "")).startswith("INSERT INTO notification")
+            for s in traces.spans()
+        ),
+        timeout=10,
+        what="the notification's insert inside the reminder's consume span",
+    )
 
 
 def test_a_task_created_and_changed_through_the_api_reaches_both_workers(

@@ -7,6 +7,7 @@ import time
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from app import tracing
 from app.db import utcnow
 from app.events.models import ReminderDue
 from app.events.outbox import record_event
@@ -33,19 +34,23 @@ def claim_due_reminders(engine: Engine, instance: str, limit: int = 500) -> int:
         for reminder in due:
             reminder.state, reminder.fired_at, reminder.claimed_by = FIRED, now, instance
             session.add(reminder)
-            record_event(
-                session,
-                ReminderDue(
-                    reminder_id=reminder.id,
-                    task_id=reminder.task_id,
-                    owner_id=reminder.owner_id,
-                    task_title=reminder.task_title,
-                    offset=reminder.offset,
-                    due_at=reminder.due_at,
-                    remind_at=reminder.remind_at,
-                    occurred_at=now,
-                ),
-            )
+            # The reminder.due event joins the trace of the change that scheduled it.
+            with tracing.continued_span(
+                "fire reminder", (reminder.traceparent, reminder.tracestate)
+            ):
+                record_event(
+                    session,
+                    ReminderDue(
+                        reminder_id=reminder.id,
+                        task_id=reminder.task_id,
+                        owner_id=reminder.owner_id,
+                        task_title=reminder.task_title,
+                        offset=reminder.offset,
+                        due_at=reminder.due_at,
+                        remind_at=reminder.remind_at,
+                        occurred_at=now,
+                    ),
+                )
         session.commit()
         return len(due)
 

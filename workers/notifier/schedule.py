@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from app import tracing
 from app.events.cloudevent import CloudEvent
 from app.events.models import TaskEvent
 from app.models.durations import parse_duration
@@ -68,6 +69,7 @@ def sync_reminders(session: Session, event: TaskEvent, _: CloudEvent) -> None:
             if reminder.remind_at != remind_at or reminder.due_at != task.due_at:
                 reminder.remind_at, reminder.due_at = remind_at, task.due_at
                 reminder.state, reminder.fired_at, reminder.claimed_by = state, None, None
+                reminder.traceparent, reminder.tracestate = tracing.current_context()
         reminder.task_title = task.title
         reminder.task_version = task.version
         session.add(reminder)
