@@ -302,7 +302,8 @@ def test_tracing_off_imports_no_sdk_nor_instrumentation() -> None:
     # FastAPI imports opentelemetry's API itself; the SDK, the exporter and the
     # instrumentations are ours to load, and only when tracing is on.
     code = (
-        "import sys, taskstream.cli, app.main, app.events.relay_app, workers.http, taskstream.embedded\n"
+        "import sys, app.main, app.events.relay_app, workers.http\n"
+        "import taskstream.cli, taskstream.embedded\n"
         "from taskstream.cli import _configure_logging\n"
         "heavy = [m for m in sys.modules if m.startswith(('opentelemetry.sdk', "
         "'opentelemetry.exporter', 'opentelemetry.instrumentation'))]\n"
