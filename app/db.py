@@ -52,6 +52,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def shares_one_connection(url: str) -> bool:
+    """An in-memory SQLite database: one connection, which only one request may use at once."""
+    return normalise_url(url) in ("sqlite://", "sqlite:///:memory:")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN instead of the driver's implicit one.
     dbapi_connection.isolation_level = None
@@ -63,38 +68,64 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(connection: sa.Connection) -> None:
+# An execution option marking transactions that only read (see `readers`).
+READ_ONLY = "taskstream_read_only"
+
+
+def _begin(connection: sa.Connection) -> None:
     # Taking the write lock at BEGIN makes read-check-write sequences (version checks,
-    # claims) serialisable on SQLite, which has a single writer anyway.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # claims) serialisable on SQLite, which has a single writer anyway, and no transaction
+    # ever has to turn from reader into writer (which WAL answers with SQLITE_BUSY at once).
+    # A transaction that only reads takes no lock: under WAL it reads its own snapshot
+    # beside the writer and every other reader.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def readers(engine: Engine) -> Engine:
+    """The engine, for transactions that never write: on SQLite they run concurrently
+    with each other and with the one writer; elsewhere nothing changes."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
     """An engine with the per-dialect settings taskstream relies on.
+
+    `pre_ping` tests each PostgreSQL connection with a round trip as it leaves the pool;
+    callers that retry a failed step anyway (background loops) may spare themselves that.
 
     Bound parameters stay out of errors and logs: they carry passwords' hashes, webhook
     secrets and personal data, and a logged IntegrityError used to print them."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        in_memory = shares_one_connection(url)
         if not in_memory:
             path = sa.engine.make_url(url).database
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # A file database pools like PostgreSQL (readers share it under WAL); an in-memory
+        # one is a single connection.
+        pooling: dict[str, Any] = (
+            {"poolclass": StaticPool}
+            if in_memory
+            else {"pool_size": pool_size, "max_overflow": pool_size}
+        )
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if in_memory else None,
             hide_parameters=True,
+            **pooling,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine, "begin", _begin_immediate)
+        sa.event.listen(engine, "begin", _begin)
         return engine
     return sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         hide_parameters=True,
     )
 

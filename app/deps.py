@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.client_address import client_address
 from app.errors import Unauthorized
+from app.limits import READ_METHODS
 from app.logs import set_user
 from app.models.series import RecurringSeries
 from app.models.task import Task
@@ -37,14 +38,20 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+async def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> AsyncIterator[Session]:
     """One session, one connection and one transaction for the whole request.
 
     The dependencies and the route share it across their worker-thread hops, which is safe
     because AdmissionMiddleware admits no more requests than the pool has connections.
     An async dependency closes it on the event loop: a sync one would need a free worker
     thread to end its transaction.
+
+    A GET, HEAD or OPTIONS request only reads, so its transaction is a reader's.
     """
+    if request.method in READ_METHODS:
+        engine = request.app.state.readers
     session = Session(engine, expire_on_commit=False)
     try:
         yield session

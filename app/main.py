@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from app import contract, tracing
 from app.api.routes import auth, notifications, ops, series, tags, tasks
-from app.db import make_engine
+from app.db import make_engine, readers, shares_one_connection
 from app.errors import Problem, install_problem_handlers
 from app.limits import AdmissionMiddleware, BodyLimitMiddleware
 from app.logs import RequestContextMiddleware
@@ -42,6 +42,7 @@ def create_app(
         app.state.engine = engine or make_engine(
             settings.database_url, pool_size=settings.database_pool_size
         )
+        app.state.readers = readers(app.state.engine)
         app.state.readiness_checks = readiness_checks(settings, app.state.engine)
         try:
             yield
@@ -64,8 +65,12 @@ def create_app(
     app.include_router(ops.router)
     _summaries_from_docstrings(app)
     # The engine's pool holds pool_size + the same again in overflow (app.db.make_engine).
-    admitted = 1 if settings.is_sqlite else 2 * settings.database_pool_size
-    app.add_middleware(AdmissionMiddleware, limit=admitted)
+    one_connection = shares_one_connection(settings.database_url)
+    app.add_middleware(
+        AdmissionMiddleware,
+        limit=1 if one_connection else 2 * settings.database_pool_size,
+        write_limit=1 if settings.is_sqlite else None,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

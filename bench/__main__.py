@@ -48,6 +48,7 @@ def main() -> None:
                 "2000" if args.quick else "10000",
             ],
         ),
+        ("embedded", ["bench.embedded_bench", *quick]),
         (
             "events",
             ["bench.events_bench", "--backend", "postgres", *quick],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.db import utcnow
+from app.db import make_engine, utcnow
+from app.events.wakeup import OutboxSignal
 from app.main import create_app
 from app.models import InboxEntry
 from app.settings import Settings
-from taskstream.embedded import embedded_loops
+from taskstream.embedded import background_engine, batched_wake, embedded_loops
 from tests.conftest import ApiUser, register_user
 from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
@@ -31,13 +33,16 @@ def system(database_url: str, engine: Engine) -> Iterator[TestClient]:
         relay_poll_seconds=0.05,
         notifier_poll_seconds=0.1,
     )
+    # As `taskstream run` wires them: the loops on their own engine beside the API's.
+    background = background_engine(settings, engine)
     stop = threading.Event()
-    threads = start_loops(embedded_loops(settings, engine), stop)
+    threads = start_loops(embedded_loops(settings, background), stop)
     with TestClient(create_app(settings, engine)) as client:
         yield client
     stop.set()
     for thread in threads:
         thread.join(timeout=10)
+    background.dispose()
 
 
 def _get(client: TestClient, user: ApiUser, path: str, **params: Any) -> Any:
@@ -106,3 +111,38 @@ def test_the_embedded_system_deletes_rows_past_their_retention_window(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def test_the_loops_draw_on_a_pool_of_their_own_over_the_same_database(
+    database_url: str, engine: Engine
+) -> None:
+    # Sharing the API's pool, the relay and workers held the connections admitted
+    # requests were waiting for (issue 18's profile of `taskstream run` on PostgreSQL).
+    settings = Settings(environment="test", database_url=database_url)
+    background = background_engine(settings, engine)
+    try:
+        assert background.pool is not engine.pool
+        assert background.url == engine.url
+        with background.connect() as held, engine.connect() as other:
+            assert held.connection.dbapi_connection is not other.connection.dbapi_connection
+    finally:
+        background.dispose()
+
+
+def test_an_in_memory_database_keeps_its_one_connection_for_the_loops_too() -> None:
+    settings = Settings(environment="test", database_url="sqlite://")
+    api = make_engine(settings.database_url)
+    assert background_engine(settings, api) is api
+    api.dispose()
+
+
+def test_a_commit_wakes_the_relay_which_then_lingers_to_gather_the_next_ones() -> None:
+    signal = OutboxSignal()
+    wait = batched_wake(signal, linger=0.05)
+    signal.set()
+    started = time.monotonic()
+    wait(5.0)
+    assert 0.05 <= time.monotonic() - started < 5.0
+    started = time.monotonic()
+    wait(0.05)  # nothing committed: the poll interval passes
+    assert time.monotonic() - started >= 0.05

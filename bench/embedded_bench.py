@@ -1,0 +1,239 @@
+"""The embedded mode under offered load: `taskstream run` driven open-loop with the mixed workload.
+
+Requests arrive at a fixed rate whatever the responses do (60 % get, 20 % list/search,
+20 % create/update); each latency is measured from the moment its request was due, so a
+server that falls behind shows it in the percentiles instead of slowing the load. Issue 18,
+target 3: at 200 requests/s, p95 <= 25 ms and p99 <= 50 ms, on SQLite (the default) and on
+PostgreSQL (the same single process pointed at it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import ssl
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from app.db import make_engine, run_migrations
+from bench.harness import TASKSTREAM, Figures, figures, server, table
+from bench.seed import WORDS, seed_tasks
+from tests.support.accounts import register_user
+from tests.support.postgres import start_server
+
+TARGET_RATE = 200.0
+TARGET_P95_MS = 25.0
+TARGET_P99_MS = 50.0
+SWEEP = (50.0, 100.0, 150.0, 200.0, 300.0)
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'embedded.db'}"
+        return
+    pg = start_server()
+    if pg is None:
+        raise RuntimeError("PostgreSQL binaries not found (tools/engines/postgres.sh)")
+    try:
+        yield pg.create_database(f"embedded_{uuid.uuid4().hex[:8]}")
+    finally:
+        pg.destroy()
+
+
+async def _one(client: httpx.AsyncClient, rng: random.Random, ids: list[str]) -> httpx.Response:
+    """One request of the mix: 60 % get, 20 % list/search, 20 % create/update."""
+    roll = rng.random()
+    if roll < 0.6:
+        return await client.get(f"/api/v1/tasks/{rng.choice(ids)}")
+    if roll < 0.7:
+        return await client.get(
+            "/api/v1/tasks",
+            params={"status": "todo", "priority": "high", "sort": "due_at", "order": "asc"},
+        )
+    if roll < 0.8:
+        return await client.get("/api/v1/tasks", params={"q": rng.choice(WORDS)})
+    if roll < 0.9:
+        response = await client.post(
+            "/api/v1/tasks", json={"title": f"load {rng.random()}", "tags": ["load"]}
+        )
+        if response.status_code == 201:
+            ids.append(response.json()["id"])
+        return response
+    return await client.patch(
+        f"/api/v1/tasks/{rng.choice(ids)}", json={"title": f"renamed {rng.random()}"}
+    )
+
+
+async def open_loop(
+    base: str, headers: dict[str, str], ids: list[str], rate: float, seconds: float
+) -> Figures:
+    """Send `rate` requests per second for `seconds`, each at its due time; time each one
+    from that due time to its response (coordinated omission would hide a backlog)."""
+    rng = random.Random(int(rate))
+    latencies: list[float] = []
+    errors = 0
+    # Idle clients of one keep-alive connection each, made as the backlog needs them: one
+    # shared pool of hundreds of connections costs httpx more CPU than the server spends.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # Plain HTTP on loopback; one shared TLS context spares each client building its own.
+    context = ssl.create_default_context()
+
+    def client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=base, headers=headers, limits=limits, timeout=60, verify=context
+        )
+
+    made = [client() for _ in range(int(rate // 4) + 8)]
+    idle = list(made)
+
+    async def timed(due: float) -> None:
+        nonlocal errors
+        if idle:
+            free = idle.pop()
+        else:
+            free = client()
+            made.append(free)
+        try:
+            failed = (await _one(free, rng, ids)).status_code >= 400
+        except httpx.HTTPError:
+            failed = True
+        latencies.append(time.perf_counter() - due)
+        errors += failed
+        idle.append(free)
+
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    pending = []
+    for i in range(total):
+        due = started + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(asyncio.create_task(timed(due)))
+    await asyncio.gather(*pending)
+    elapsed = time.perf_counter() - started
+    for client in made:
+        await client.aclose()
+    return figures(f"{rate:g}/s", latencies, errors, elapsed)
+
+
+# The file `python -m bench` collects every benchmark's target lines in (one JSON object a
+# line: name, figure, target, unit, met), when it names one.
+TARGETS_ENV = "TASKSTREAM_BENCH_TARGETS"
+
+
+def record_target(name: str, figure: float, target: float, met: bool) -> None:
+    line = {"name": name, "figure": round(figure, 1), "target": f"≤ {target:g}", "unit": "ms"}
+    line["met"] = met
+    if path := os.environ.get(TARGETS_ENV):
+        with Path(path).open("a") as out:
+            out.write(json.dumps(line) + "\n")
+
+
+def _verdict(row: Figures) -> str:
+    met = row.p95_ms <= TARGET_P95_MS and row.p99_ms <= TARGET_P99_MS and not row.errors
+    return "met" if met else "MISSED"
+
+
+def run(kind: str, rates: list[float], seconds: float, tasks: int) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="taskstream-embedded-") as tmp,
+        database(kind, Path(tmp)) as url,
+    ):
+        engine = make_engine(url)
+        run_migrations(engine)
+        env = {
+            "TASKSTREAM_DATABASE_URL": url,
+            "TASKSTREAM_ENVIRONMENT": "test",
+            "TASKSTREAM_LOG_LEVEL": "WARNING",
+            "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+            "TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "1000",
+        }
+        with server([TASKSTREAM, "run"], env, Path(tmp) / "run.log") as base:
+            with httpx.Client(base_url=base) as client:
+                user = register_user(client)
+            seed_tasks(engine, uuid.UUID(user.id), tasks)
+            with engine.connect() as connection:
+                ids = [
+                    str(uuid.UUID(str(r[0])))
+                    for r in connection.execute(sa.text("SELECT id FROM task LIMIT 1000"))
+                ]
+            engine.dispose()
+            # A short warm-up so first-request costs (imports, caches) are not measured.
+            asyncio.run(open_loop(base, user.headers, ids, 50.0, 2.0))
+            rows = []
+            for rate in rates:
+                load = os.getloadavg()[0]
+                row = asyncio.run(open_loop(base, user.headers, ids, rate, seconds))
+                rows.append({**row.as_dict(), "load_1m": round(load, 2), "verdict": _verdict(row)})
+                print(
+                    f"  {kind} {row.name}: p95 {row.p95_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, "
+                    f"{row.errors} errors, load {load:.1f}",
+                    flush=True,
+                )
+            log = (Path(tmp) / "run.log").read_text()
+        locked = log.count("database is locked")
+    return {"backend": kind, "tasks": tasks, "rows": rows, "database_is_locked_in_log": locked}
+
+
+def held_rate(rows: list[dict[str, Any]]) -> float | None:
+    """The highest rate of the sweep that still held the target."""
+    held = [float(r["name"].removesuffix("/s")) for r in rows if r["verdict"] == "met"]
+    return max(held) if held else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--rates", default=",".join(f"{r:g}" for r in SWEEP))
+    parser.add_argument("--seconds", type=float, default=15.0, help="per rate")
+    parser.add_argument("--tasks", type=int, default=10_000, help="tasks seeded first")
+    parser.add_argument("--quick", action="store_true", help="shorter phases")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    seconds = 6.0 if args.quick else args.seconds
+    rates = [float(r) for r in args.rates.split(",")]
+    results = [run(kind, rates, seconds, args.tasks) for kind in args.backends.split(",")]
+    columns = ["name", "requests", "errors", "throughput", "p50_ms", "p95_ms", "p99_ms"]
+    for result in results:
+        rows = [
+            {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in result["rows"]
+        ]
+        print(f"`taskstream run` on {result['backend']} ({result['tasks']} tasks seeded)")
+        print(table(rows, [*columns, "load_1m", "verdict"]))
+        at_target = [r for r in result["rows"] if r["name"] == f"{TARGET_RATE:g}/s"]
+        if at_target:
+            row = at_target[0]
+            verdict = row["verdict"]
+            print(
+                f"target 3 ({result['backend']}): at {TARGET_RATE:g} requests/s "
+                f"p95 {row['p95_ms']:.1f} ms (target <= {TARGET_P95_MS:g}), "
+                f"p99 {row['p99_ms']:.1f} ms (target <= {TARGET_P99_MS:g}), "
+                f"{row['errors']} errors: {verdict}"
+            )
+            at = f"`taskstream run` on {result['backend']} at {TARGET_RATE:g} requests/s"
+            clean = not row["errors"]
+            p95, p99 = row["p95_ms"], row["p99_ms"]
+            record_target(f"{at} p95", p95, TARGET_P95_MS, clean and p95 <= TARGET_P95_MS)
+            record_target(f"{at} p99", p99, TARGET_P99_MS, clean and p99 <= TARGET_P99_MS)
+        print(f"highest rate held: {held_rate(result['rows'])} requests/s")
+        print(f"'database is locked' in the server log: {result['database_is_locked_in_log']}\n")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
