@@ -37,14 +37,40 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
-    """One session, one connection and one transaction for the whole request.
+# Requests that only read (issue 18: the API's round trips, README "Performance").
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """`engine` without transactions, for reads on PostgreSQL; `engine` itself elsewhere.
+
+    At READ COMMITTED (PostgreSQL's default, which taskstream keeps) every statement takes
+    its own snapshot inside a transaction too, so a read-only request sees exactly what it
+    saw before; it just saves the BEGIN and ROLLBACK round trips psycopg would send around
+    its SELECTs. SQLite keeps its BEGIN IMMEDIATE (app.db) and so its transaction.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    reader: Engine | None = engine.__dict__.get("_taskstream_reader")
+    if reader is None:
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine.__dict__["_taskstream_reader"] = reader
+    return reader
+
+
+async def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> AsyncIterator[Session]:
+    """One session, one connection and one transaction for the whole request (none for a
+    read on PostgreSQL: reading_engine).
 
     The dependencies and the route share it across their worker-thread hops, which is safe
     because AdmissionMiddleware admits no more requests than the pool has connections.
     An async dependency closes it on the event loop: a sync one would need a free worker
     thread to end its transaction.
     """
+    if request.method in READ_METHODS:
+        engine = reading_engine(engine)
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
