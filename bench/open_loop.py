@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,7 @@ class OpenLoopResult:
     p99_ms: float
     max_ms: float
     by_op: dict[str, dict[str, float]] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # status code or error, counted
 
     @property
     def achieved_rate(self) -> float:
@@ -87,6 +89,7 @@ class OpenLoopResult:
             "p99_ms": round(self.p99_ms, 1),
             "max_ms": round(self.max_ms, 1),
             "by_op": self.by_op,
+            "outcomes": self.outcomes,
         }
 
 
@@ -150,6 +153,7 @@ async def run_open_loop(
     latencies: dict[str, list[float]] = {op.name: [] for op in mix}
     errors = 0
     late = 0
+    outcomes: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
         base_url=base_url,
@@ -164,8 +168,10 @@ async def run_open_loop(
             try:
                 response = await op.call(client, rng)
                 failed = response.status_code >= 400
-            except httpx.HTTPError:
+                outcomes[f"{op.name} {response.status_code}"] += 1
+            except httpx.HTTPError as exc:
                 failed = True
+                outcomes[f"{op.name} {type(exc).__name__}"] += 1
             latencies[op.name].append(time.perf_counter() - scheduled)
             errors += failed
 
@@ -218,6 +224,7 @@ async def run_open_loop(
         p99_ms=p99,
         max_ms=max(samples) * 1000 if samples else 0.0,
         by_op=by_op,
+        outcomes=dict(outcomes),
     )
 
 
