@@ -20,6 +20,7 @@ last rate that held and the first that did not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -154,17 +155,29 @@ async def run_open_loop(
     errors = 0
     late = 0
     outcomes: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        headers=headers,
-        limits=limits,
-        timeout=request_timeout,
-        transport=transport,
-    ) as client:
+    # `connections` workers, each with one keep-alive connection, take the requests off a
+    # queue as they come due. Waiting in the queue counts in the latency. (Leaving the
+    # queueing to one client's connection pool costs that pool time quadratic in the
+    # backlog: under overload the generator, not the server, fell minutes behind.)
+    due: asyncio.Queue[tuple[Op, float]] = asyncio.Queue()
+    waiting: dict[int, float] = {}  # worker -> scheduled time of the request it is sending
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    clients = [
+        httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            limits=limits,
+            timeout=request_timeout,
+            transport=transport,
+        )
+        for _ in range(connections)
+    ]
 
-        async def one(op: Op, scheduled: float) -> None:
-            nonlocal errors
+    async def worker(number: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while True:
+            op, scheduled = await due.get()
+            waiting[number] = scheduled
             try:
                 response = await op.call(client, rng)
                 failed = response.status_code >= 400
@@ -172,12 +185,14 @@ async def run_open_loop(
             except httpx.HTTPError as exc:
                 failed = True
                 outcomes[f"{op.name} {type(exc).__name__}"] += 1
+            del waiting[number]
             latencies[op.name].append(time.perf_counter() - scheduled)
             errors += failed
+            due.task_done()
 
-        started = time.perf_counter()
-        in_flight: set[asyncio.Task[None]] = set()
-        pending: dict[asyncio.Task[None], float] = {}
+    workers = [asyncio.create_task(worker(n, c)) for n, c in enumerate(clients)]
+    started = time.perf_counter()
+    try:
         for i in range(total):
             scheduled = started + i / rate
             delay = scheduled - time.perf_counter()
@@ -185,21 +200,23 @@ async def run_open_loop(
                 await asyncio.sleep(delay)
             elif delay < -0.005:
                 late += 1
-            op = rng.choices(mix, weights)[0]
-            task = asyncio.create_task(one(op, scheduled))
-            in_flight.add(task)
-            pending[task] = scheduled
-            task.add_done_callback(in_flight.discard)
-        if in_flight:
-            await asyncio.wait(set(in_flight), timeout=grace)
-        # Abandoned requests count as errors with the latency they had reached.
-        abandoned = [t for t in pending if not t.done()]
+            due.put_nowait((rng.choices(mix, weights)[0], scheduled))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(due.join(), timeout=grace)
+        # Abandoned requests (queued or in flight) count as errors with the latency
+        # they had reached.
         now = time.perf_counter()
-        overdue = [now - pending[t] for t in abandoned]
-        for task in abandoned:
-            task.cancel()
-        await asyncio.gather(*abandoned, return_exceptions=True)
+        overdue = [now - scheduled for scheduled in waiting.values()]
+        while not due.empty():
+            overdue.append(now - due.get_nowait()[1])
         elapsed = now - started
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for client in clients:
+            await client.aclose()
+    abandoned = overdue
     samples = [s for per_op in latencies.values() for s in per_op] + overdue
     p50, p95, p99 = percentiles(samples)
     by_op = {}
