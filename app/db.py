@@ -85,8 +85,15 @@ def _begin(connection: sa.Connection) -> None:
 
 
 def readers(engine: Engine) -> Engine:
-    """The engine, for transactions that never write: on SQLite they run concurrently
-    with each other and with the one writer; elsewhere nothing changes."""
+    """The engine, for requests that never write.
+
+    On SQLite their transactions begin DEFERRED, so they run beside each other and beside
+    the one writer. On PostgreSQL they run without a transaction: at READ COMMITTED (its
+    default, which taskstream keeps) every statement takes its own snapshot inside a
+    transaction too, so a read sees exactly what it saw before, minus the BEGIN and ROLLBACK
+    round trips (issue 18: the API's round trips, README "Performance")."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine.execution_options(**{READ_ONLY: True})
 
 

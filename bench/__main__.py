@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import targets
+
 
 def _machine() -> dict[str, object]:
     return {
@@ -36,6 +38,10 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {json.dumps(_machine())}\n")
+    # Each benchmark appends its target lines here (bench/targets.py); printed at the end.
+    target_lines = args.out / "targets.jsonl"
+    target_lines.unlink(missing_ok=True)
+    os.environ[targets.ENV] = str(target_lines.resolve())
     quick = ["--quick"] if args.quick else []
     runs = [
         (
@@ -63,6 +69,16 @@ def main() -> None:
                 "150" if args.quick else "300",
             ],
         ),
+        (
+            "latency",
+            [
+                "bench.latency_bench",
+                "--tasks",
+                "50000" if args.quick else "1000000",
+                "--seconds",
+                "10" if args.quick else "20",
+            ],
+        ),
         ("slow-webhook", ["bench.slow_webhook_bench", "--backend", "postgres", *quick]),
         ("heavy-rule", ["bench.heavy_rule_bench", "--backend", "postgres", *quick]),
     ]
@@ -83,7 +99,8 @@ def main() -> None:
             failed.append(name)
         print()
     (args.out / "machine.json").write_text(json.dumps(_machine(), indent=2))
-    print(f"figures written to {args.out}/")
+    print(f"figures written to {args.out}/\n")
+    targets.print_summary(target_lines)
     if failed:
         sys.exit(f"benchmarks failed: {', '.join(failed)}")
 

@@ -1,4 +1,5 @@
-"""API throughput and latency, taskstream beside the baseline, on SQLite and PostgreSQL."""
+"""API throughput and latency: taskstream beside the fair peer (bench/peer_app.py) and the
+bare baseline (bench/baseline_app.py), interleaved in one run, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import random
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from app.db import make_engine, run_migrations
 from app.models.enums import Priority, TaskStatus
 from app.models.task import Task
 from app.services.search import TaskQuery, _filters, _ordering
-from bench.harness import TASKSTREAM, Figures, drive, server, table
+from bench import targets
+from bench.harness import TASKSTREAM, drive, server, table
 from bench.seed import seed_tasks
 from tests.support.accounts import register_user
 from tests.support.postgres import start_server
@@ -82,98 +85,100 @@ def _explain(url: str, owner: uuid.UUID) -> dict[str, str]:
     return plans
 
 
-async def _taskstream(
-    base: str, seeded: list[str], headers: dict[str, str], total: int
-) -> list[Figures]:
-    figures = []
+CREATE = {"title": "bench", "tags": ["bench"], "priority": "high"}
+
+
+@dataclass
+class Target:
+    """One system under test: where it listens, who it is, and how it creates and gets."""
+
+    base: str
+    headers: dict[str, str]
+    create_path: str
+    get_path: str  # with {id}
+    ids: list[str]
+    create_body: dict[str, Any]
+
+
+def _create(t: Target) -> Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]:
+    return lambda cl, i: cl.post(t.create_path, json={**t.create_body, "title": f"bench {i}"})
+
+
+def _get(t: Target) -> Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]:
+    return lambda cl, i: cl.get(t.get_path.format(id=random.choice(t.ids)))
+
+
+async def _compare(ours: Target, peer: Target, bare: Target, total: int) -> list[dict[str, Any]]:
+    """Create and get on all three, interleaved cell by cell so they share the machine's
+    load; then taskstream's list and search."""
+    rows: list[dict[str, Any]] = []
     for c in CONCURRENCY:
         n = max(total, c * 10)
-        figures.append(
-            await drive(
-                f"create c={c}",
-                lambda cl, i: cl.post(
-                    "/api/v1/tasks",
-                    json={"title": f"bench {i}", "tags": ["bench"], "priority": "high"},
-                ),
-                base_url=base,
-                concurrency=c,
-                total=n,
-                headers=headers,
-            )
-        )
-        figures.append(
-            await drive(
-                f"get c={c}",
-                lambda cl, i: cl.get(f"/api/v1/tasks/{random.choice(seeded)}"),
-                base_url=base,
-                concurrency=c,
-                total=n,
-                headers=headers,
-            )
-        )
-        figures.append(
-            await drive(
-                f"list-filter c={c}",
+        for op, call in (("create", _create), ("get", _get)):
+            name = f"{op} c={c}"
+            figures = {}
+            for who, t in (("taskstream", ours), ("peer", peer), ("baseline", bare)):
+                figures[who] = await drive(
+                    name, call(t), base_url=t.base, concurrency=c, total=n, headers=t.headers
+                )
+            row: dict[str, Any] = figures["taskstream"].as_dict()
+            for who in ("peer", "baseline"):
+                theirs = figures[who].throughput
+                row[f"{who}_throughput"] = round(theirs, 1)
+                row[f"{who}_errors"] = figures[who].errors
+                row[f"ratio_{who}"] = (
+                    round(figures["taskstream"].throughput / theirs, 2) if theirs else None
+                )
+            rows.append(row)
+        for name, list_call in (
+            (
+                "list-filter",
                 lambda cl, i: cl.get(
                     "/api/v1/tasks",
                     params={"status": "todo", "priority": "high", "sort": "due_at", "order": "asc"},
                 ),
-                base_url=base,
-                concurrency=c,
-                total=n,
-                headers=headers,
-            )
-        )
-        figures.append(
-            await drive(
-                f"search c={c}",
+            ),
+            (
+                "search",
                 lambda cl, i: cl.get(
                     "/api/v1/tasks",
                     params={"q": random.choice(["invoice", "dentist plumber", "report"])},
                 ),
-                base_url=base,
+            ),
+        ):
+            f = await drive(
+                f"{name} c={c}",
+                list_call,
+                base_url=ours.base,
                 concurrency=c,
                 total=n,
-                headers=headers,
+                headers=ours.headers,
             )
-        )
-    return figures
-
-
-async def _baseline(base: str, total: int) -> list[Figures]:
-    figures = []
-    async with httpx.AsyncClient(base_url=base) as client:
-        ids = [
-            (await client.post("/items", json={"title": f"seed {i}"})).json()["id"]
-            for i in range(200)
-        ]
-    for c in CONCURRENCY:
-        n = max(total, c * 10)
-        figures.append(
-            await drive(
-                f"create c={c}",
-                lambda cl, i: cl.post("/items", json={"title": f"bench {i}"}),
-                base_url=base,
-                concurrency=c,
-                total=n,
-            )
-        )
-        figures.append(
-            await drive(
-                f"get c={c}",
-                lambda cl, i: cl.get(f"/items/{random.choice(ids)}"),
-                base_url=base,
-                concurrency=c,
-                total=n,
-            )
-        )
-    return figures
+            rows.append(f.as_dict())
+    return rows
 
 
 def _login(base: str) -> tuple[dict[str, str], uuid.UUID]:
     with httpx.Client(base_url=base) as client:
         user = register_user(client)
     return user.headers, uuid.UUID(user.id)
+
+
+async def _seed_over_http(
+    base: str, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> list[str]:
+    async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+        return [
+            (await client.post(path, json={**body, "title": f"seed {i}"})).json()["id"]
+            for i in range(200)
+        ]
+
+
+def _peer_user(base: str) -> dict[str, str]:
+    with httpx.Client(base_url=base) as client:
+        answer = client.post("/users", json={"email": f"{uuid.uuid4().hex}@example.com"})
+        answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
@@ -192,7 +197,29 @@ def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
                 "TASKSTREAM_LOG_LEVEL": "WARNING",
                 "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
             }
-            with server([TASKSTREAM, "api"], env, Path(tmp) / "api.log") as base:
+            other = (lambda suffix: f"{url}_{suffix}") if kind == "sqlite" else (lambda _: url)
+            secret = uuid.uuid4().hex * 2
+            with (
+                server([TASKSTREAM, "api"], env, Path(tmp) / "api.log") as base,
+                server(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.peer_app",
+                        "--url",
+                        other("peer"),
+                        "--secret",
+                        secret,
+                    ],
+                    {},
+                    Path(tmp) / "peer.log",
+                ) as peer_base,
+                server(
+                    [sys.executable, "-m", "bench.baseline_app", "--url", other("baseline")],
+                    {},
+                    Path(tmp) / "baseline.log",
+                ) as bare_base,
+            ):
                 headers, owner = _login(base)
                 seed_tasks(engine, owner, tasks)
                 with engine.connect() as connection:
@@ -200,35 +227,47 @@ def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
                         str(uuid.UUID(str(r[0])))
                         for r in connection.execute(sa.text("SELECT id FROM task LIMIT 500"))
                     ]
-                ours = asyncio.run(_taskstream(base, seeded, headers, total))
-            with server(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.baseline_app",
-                    "--url",
-                    f"{url}_baseline" if kind == "sqlite" else url,
-                ],
-                {},
-                Path(tmp) / "baseline.log",
-            ) as base:
-                theirs = asyncio.run(_baseline(base, total))
+                peer_headers = _peer_user(peer_base)
+                ours = Target(base, headers, "/api/v1/tasks", "/api/v1/tasks/{id}", seeded, CREATE)
+                peer_body = {"title": "bench", "priority": "high"}
+                peer = Target(
+                    peer_base,
+                    peer_headers,
+                    "/tasks",
+                    "/tasks/{id}",
+                    asyncio.run(_seed_over_http(peer_base, "/tasks", peer_body, peer_headers)),
+                    peer_body,
+                )
+                bare = Target(
+                    bare_base,
+                    {},
+                    "/items",
+                    "/items/{id}",
+                    asyncio.run(_seed_over_http(bare_base, "/items", {}, {})),
+                    {},
+                )
+                rows = asyncio.run(_compare(ours, peer, bare, total))
             plans = _explain(url, owner)
             engine.dispose()
-        baseline = {f.name: f for f in theirs}
-        rows = []
-        for f in ours:
-            row = {"backend": kind, "tasks": tasks, **f.as_dict()}
-            if f.name in baseline:
-                row["baseline_throughput"] = round(baseline[f.name].throughput, 1)
-                row["ratio"] = (
-                    round(f.throughput / baseline[f.name].throughput, 2)
-                    if baseline[f.name].throughput
-                    else None
-                )
-            rows.append(row)
+        rows = [{"backend": kind, "tasks": tasks, **row} for row in rows]
         results[kind] = {"rows": rows, "explain": plans}
     return results
+
+
+def record_targets(results: dict[str, Any]) -> None:
+    """Issue 18 target 1: taskstream at least as fast as the fair peer on PostgreSQL."""
+    rows = {r["name"]: r for r in results.get("postgres", {}).get("rows", [])}
+    for op in ("create", "get"):
+        for c in (10, 100):
+            row = rows.get(f"{op} c={c}", {})
+            ratio = row.get("ratio_peer")
+            targets.record(
+                f"api {op} c={c} PostgreSQL, taskstream / fair peer",
+                ratio,
+                "≥ 1.0",
+                "x",
+                ratio is not None and ratio >= 1.0 and not row.get("errors"),
+            )
 
 
 def main() -> None:
@@ -251,8 +290,10 @@ def main() -> None:
         "p50_ms",
         "p95_ms",
         "p99_ms",
+        "peer_throughput",
+        "ratio_peer",
         "baseline_throughput",
-        "ratio",
+        "ratio_baseline",
     ]
     for kind, result in results.items():
         rows = [
@@ -263,6 +304,7 @@ def main() -> None:
         for name, plan in result["explain"].items():
             print(f"\n{kind} EXPLAIN {name}:\n{plan}")
         print()
+    record_targets(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

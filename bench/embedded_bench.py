@@ -27,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.db import make_engine, run_migrations
+from bench import targets
 from bench.harness import TASKSTREAM, Figures, figures, server, table
 from bench.seed import WORDS, seed_tasks
 from tests.support.accounts import register_user
@@ -129,17 +130,8 @@ async def open_loop(
     return figures(f"{rate:g}/s", latencies, errors, elapsed)
 
 
-# The file `python -m bench` collects every benchmark's target lines in (one JSON object a
-# line: name, figure, target, unit, met), when it names one.
-TARGETS_ENV = "TASKSTREAM_BENCH_TARGETS"
-
-
 def record_target(name: str, figure: float, target: float, met: bool) -> None:
-    line = {"name": name, "figure": round(figure, 1), "target": f"≤ {target:g}", "unit": "ms"}
-    line["met"] = met
-    if path := os.environ.get(TARGETS_ENV):
-        with Path(path).open("a") as out:
-            out.write(json.dumps(line) + "\n")
+    targets.record(name, round(figure, 1), f"<= {target:g} ms", "ms", met)
 
 
 def _verdict(row: Figures) -> str:
