@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
+from app import logs
 from app.db import utcnow
 from app.events.cloudevent import CloudEvent, EnvelopeError, parse_envelope
 from app.models.events import DeadLetter, InboxEntry
@@ -31,6 +32,7 @@ from workers.runtime import (
     PermanentError,
     Route,
     TransientError,
+    _log_context_of,
     _printable,
 )
 
@@ -132,10 +134,26 @@ def apply_batch(
     for refusal in refused:
         log.warning("%s drops an event on %s: %s", consumer.name, topic, refusal.reason)
         answers[refusal.entry.entry_id] = "SUCCESS"
+    _log_applied(consumer, topic, ready, answers)
     # An entry left unanswered (the batch stopped before it) is retried.
     return _count(
         consumer, topic, {e.entry_id: answers.get(e.entry_id, "RETRY") for e in entries}, refused
     )
+
+
+def _log_applied(
+    consumer: Consumer, topic: str, ready: Sequence[_Ready], answers: dict[str, Ack]
+) -> None:
+    """A line per applied event naming it and its trace, as a single delivery's request
+    line does; the batch's own request line names no event."""
+    context = logs.current()
+    before = (context.event_id, context.trace_id) if context is not None else (None, None)
+    for item in ready:
+        if answers.get(item.entry.entry_id) == "SUCCESS":
+            _log_context_of(item.envelope)
+            log.info("%s applied %s from %s", consumer.name, item.envelope.type, topic)
+    if context is not None:
+        context.event_id, context.trace_id = before
 
 
 def _count(

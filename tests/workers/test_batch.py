@@ -203,3 +203,35 @@ def test_the_bulk_route_answers_each_entry_by_its_id(
     }
     assert forwarded == [(TASK_EVENTS.dead_letter, poison)]
     assert _inbox(engine) == sorted(e["id"] for e in envelopes)
+
+
+def test_each_applied_event_of_a_batch_gets_its_own_log_line_naming_it(engine: Engine) -> None:
+    import io
+    import json
+    import logging
+
+    from app import logs
+
+    envelopes = _envelopes(engine, 2)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    envelopes[0]["traceparent"] = traceparent
+    consumer, _ = _consumer(engine)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logs.JsonFormatter())
+    batch_log = logging.getLogger("workers.batch")
+    batch_log.addHandler(handler)
+    batch_log.setLevel(logging.INFO)
+    request = logs.LogContext(request_id="the-batch-request")
+    logs.bind(request)
+    try:
+        apply_batch(consumer, TASK_EVENTS.name, _entries(envelopes), Forwarded())
+    finally:
+        batch_log.removeHandler(handler)
+        logs.bind(None)  # type: ignore[arg-type]
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    applied = [line for line in lines if "applied" in line["message"]]
+    assert [line["event_id"] for line in applied] == [e["id"] for e in envelopes]
+    assert applied[0]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert all(line["request_id"] == "the-batch-request" for line in applied)
+    assert request.event_id is None, "the batch's own request line would name one event"
