@@ -87,6 +87,28 @@ class Subscription:
     topic: Topic
     route: str
 
+    @property
+    def bulk_route(self) -> str:
+        """Where daprd delivers this subscription's events in batches (bulk subscribe)."""
+        return f"{self.route}/bulk"
+
+
+# Bulk subscribe: daprd hands a worker up to this many events of one partition per call,
+# waiting at most this long to fill a batch. The wait bounds the latency a quiet stream
+# pays; the count bounds one transaction.
+BULK_MAX_MESSAGES = 100
+BULK_MAX_AWAIT_MS = 10
+
+
+def bulk_subscribe_spec() -> dict[str, object]:
+    """A subscription's `bulkSubscribe` field, the same in declarative and programmatic
+    subscriptions (dapr/dapr v1.18.3 pkg/apis/subscriptions/v2alpha1 BulkSubscribe)."""
+    return {
+        "enabled": True,
+        "maxMessagesCount": BULK_MAX_MESSAGES,
+        "maxAwaitDurationMs": BULK_MAX_AWAIT_MS,
+    }
+
 
 @dataclass(frozen=True)
 class Process:

@@ -107,6 +107,11 @@ def _latencies(engine: Engine, since_id: int) -> list[tuple[datetime, datetime, 
     return [(made[e][0], made[e][1] or done, done) for e, done in applied if e in made]
 
 
+def target(name: str, figure: object, goal: str, met: bool) -> str:
+    """One line per target: what was measured, against what, and whether it held."""
+    return f"{name}: {figure} (target {goal}) {'met' if met else 'missed'}"
+
+
 def measure_phases(engine: Engine, owner: uuid.UUID, count: int, rate: float) -> dict[str, Any]:
     """Task creations at `rate`/s, at 10x, and a backlog of 5x drained; consumers must run.
 
@@ -297,6 +302,20 @@ def main() -> None:
     print(table([results["reminders"]], list(results["reminders"])))
     print()
     print(table([results["recurrence"]], list(results["recurrence"])))
+    print()
+    steady = results["event_path"]["steady"]["p95_ms"]
+    rem = results["reminders"]
+    print(
+        target("in-process bus, commit to notifier-applied p95 (ms)", steady, "<= 50", steady <= 50)
+    )
+    print(
+        target(
+            "reminders duplicated / missed",
+            f"{rem['duplicates']} / {rem['missed']}",
+            "0 / 0",
+            rem["duplicates"] == rem["missed"] == 0,
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

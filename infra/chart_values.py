@@ -158,7 +158,7 @@ def _redpanda_listeners() -> Values:
     }
 
 
-def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:
+def dapr_values(*, ha: bool) -> Values:
     return {
         "global": {
             "tag": versions.DAPR_VERSION,
@@ -166,9 +166,14 @@ def dapr_values(*, ha: bool, scheduler_storage: str) -> Values:
             "logAsJson": True,
             "mtls": {"enabled": True},
             "prometheus": {"enabled": True},
+            # Nothing uses the Jobs API, actor reminders or workflows (docs/infra.md "Dapr
+            # building blocks"), so no scheduler StatefulSet and no volumes for it (3 x 16Gi
+            # in prod). The chart then starts the injector with --scheduler-enabled=false and
+            # sidecars get no --scheduler-host-address; pub/sub never needs one (dapr/dapr
+            # v1.18.3 charts/dapr/values.yaml, pkg/injector/patcher/sidecar_container.go).
+            "scheduler": {"enabled": False},
         },
         "dapr_sidecar_injector": {"sidecarDropALLCapabilities": True},
-        "dapr_scheduler": {"cluster": {"storageSize": scheduler_storage}},
     }
 
 

@@ -159,7 +159,7 @@ def network(config: StackConfig) -> Network:
             Flow(pods, KUBE_DNS, (DNS_PORT,), ("UDP", "TCP"))
             for pods in (*PROCESSES, MIGRATE, GRANT, *redpanda_pods)
         ],
-        # Each daprd: certificates, resources, placement and scheduler; then the pub/sub.
+        # Each daprd: certificates, resources and placement; then the pub/sub.
         *[
             flow
             for control_plane, port in DAPR_CONTROL_PLANE

@@ -172,7 +172,6 @@ def build(config: StackConfig) -> dict[str, Any]:
             app_namespace=foundation.namespace.metadata.name,
             app_namespace_name=APP_NAMESPACE,
             brokers=eventbus.brokers,
-            scheduler_storage="16Gi" if prod_like else "1Gi",
             topics_ready=eventbus.topics_job,
             kafka_passwords=eventbus.user_passwords,
             kafka_ready=eventbus.ca,

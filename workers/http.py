@@ -15,12 +15,13 @@ from sqlalchemy.engine import Engine
 
 from app import tracing
 from app.api.routes import ops
-from app.contract import DEAD_LETTER_ROUTE
+from app.contract import DEAD_LETTER_ROUTE, bulk_subscribe_spec
 from app.errors import install_problem_handlers
 from app.logs import RequestContextMiddleware
 from app.metrics import MetricsMiddleware
 from app.readiness import readiness_checks
 from app.settings import Settings
+from workers.bulk_http import DeadLetterForwarder, add_bulk_route
 from workers.dapr_auth import require_app_token
 from workers.runtime import Consumer
 
@@ -74,8 +75,9 @@ def subscription_list(consumer: Consumer, pubsub: str) -> list[dict[str, object]
             {
                 "pubsubname": pubsub,
                 "topic": sub.topic.name,
-                "route": sub.route,
+                "route": sub.bulk_route,
                 "deadLetterTopic": sub.topic.dead_letter,
+                "bulkSubscribe": bulk_subscribe_spec(),
             }
         )
         # Raw delivery, as in the Subscription resources: a dead-letter topic may hold
@@ -137,6 +139,7 @@ def create_worker_app(
 
     for sub in consumer.subscriptions:
         _add_delivery_route(app, consumer, sub.route, sub.topic.name, from_dapr)
+        add_bulk_route(app, consumer, sub, DeadLetterForwarder(settings), from_dapr)
     tracing.instrument_app(app)
     return app
 

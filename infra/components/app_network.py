@@ -84,7 +84,7 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
         "default-deny": default_deny(),
         "allow-dns": dns_egress(_named(*PROCESS_NAMES, GRANT_JOB, MIGRATE_JOB)),
         # Every daprd holds certificates from sentry, its resources from the operator, and
-        # streams to placement and the scheduler.
+        # streams to placement (no scheduler is installed).
         "allow-dapr-control-plane": {
             "podSelector": processes,
             "policyTypes": ["Egress"],

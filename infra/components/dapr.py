@@ -14,13 +14,13 @@ from infra.components.placement import InCluster, labels
 
 SYSTEM_NAMESPACE = "dapr-system"
 # The control-plane pods every daprd dials (by their `app` label) and the pod port it reaches
-# behind each Service: sentry and operator map 443 to these, placement and scheduler are
-# headless (dapr/dapr charts/dapr/charts/dapr_{sentry,operator,placement,scheduler}, 1.18).
+# behind each Service: sentry and operator map 443 to these, placement is headless
+# (dapr/dapr charts/dapr/charts/dapr_{sentry,operator,placement}, 1.18). The scheduler is
+# not installed (chart_values.dapr_values), so no daprd dials it.
 CONTROL_PLANE_PORTS = {
     "dapr-sentry": 50001,
     "dapr-operator": 6500,
     "dapr-placement-server": 50005,
-    "dapr-scheduler-server": 50006,
 }
 
 
@@ -31,7 +31,6 @@ class DaprArgs:
     app_namespace: pulumi.Input[str]
     app_namespace_name: str
     brokers: str
-    scheduler_storage: str
     # The subscriptions must not exist before their topics do.
     topics_ready: pulumi.Resource | None = None
     # Each event-bus user's password (EventBus.user_passwords) and what must exist before
@@ -62,7 +61,7 @@ class Dapr(pulumi.ComponentResource):
             "dapr",
             chart=versions.DAPR,
             namespace=ns.metadata.name,
-            values=chart_values.dapr_values(ha=args.ha, scheduler_storage=args.scheduler_storage),
+            values=chart_values.dapr_values(ha=args.ha),
             placement=placement,
             parent=self,
             depends_on=[ns],

@@ -26,6 +26,7 @@ from app import tracing
 from app.contract import ENV_OTLP_ENDPOINT, PUBSUB_NAME
 from app.db import make_engine, run_migrations
 from app.events.cloudevent import CloudEvent
+from app.events.models import TaskEvent, TaskSnapshot
 from app.events.publisher import DaprPublisher
 from app.events.relay import OutboxRelay
 from app.main import create_app
@@ -35,6 +36,7 @@ from taskstream.embedded_bus import EmbeddedPublisher
 from tests.app.test_logs import logging_to, parsed
 from tests.support.accounts import register_user
 from tests.support.resolvers import FakeResolver
+from workers.batch import Entry, apply_batch
 from workers.notifier import app as notifier
 from workers.notifier.claims import claim_due_reminders
 from workers.recurrer import app as recurrer
@@ -251,6 +253,42 @@ def test_a_delivered_cloudevent_s_traceparent_is_the_consume_span_s_parent(
     assert _parent_id(consume) == parent
     [delivery] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert [link.context.span_id for link in consume.links] == [delivery.context.span_id]  # type: ignore[union-attr]
+
+
+def test_each_event_of_a_bulk_delivery_continues_its_own_trace(
+    spans: InMemorySpanExporter, traced_engine: Engine
+) -> None:
+    consumer = notifier.build_consumer(traced_engine)
+    parents = {uuid.uuid4().hex: uuid.uuid4().hex[:16] for _ in range(2)}
+    entries = [
+        Entry(
+            entry_id=str(index),
+            body=CloudEvent(
+                id=str(uuid.uuid4()),
+                type="task.deleted",
+                data=_deleted_task_event(),
+                traceparent=f"00-{trace_id}-{parent}-01",
+            ).model_dump(mode="json"),
+        )
+        for index, (trace_id, parent) in enumerate(parents.items())
+    ]
+    answers = apply_batch(consumer, "task-events", entries, forward=lambda _refused: True)
+    assert set(answers.values()) == {"SUCCESS"}
+    consumed = [s for s in spans.get_finished_spans() if s.name == "consume task-events"]
+    assert {_trace_id(s): _parent_id(s) for s in consumed} == parents
+
+
+def _deleted_task_event() -> dict[str, Any]:
+    task_id, now = uuid.uuid4(), datetime.now(UTC)
+    snapshot = TaskSnapshot(
+        id=task_id, title="t", status="todo", priority="low", tags=[], due_at=None,
+        reminders=[], series_id=None, occurrence_at=None, completed_at=None, version=1,
+    )  # fmt: skip
+    event = TaskEvent(
+        event_type="task.deleted", task_id=task_id, owner_id=uuid.uuid4(), occurred_at=now,
+        task=snapshot,
+    )  # fmt: skip
+    return event.model_dump(mode="json")
 
 
 def spans_provider_tracer() -> Any:

@@ -131,8 +131,9 @@ CHART_DEFAULT_REQUESTS: dict[tuple[str, str], Requests] = {
     ("redpanda", "sidecar"): Requests(),
 }
 # Dapr's control-plane services; each runs 3 replicas with global.ha.enabled, else 1
-# (scheduler and placement are StatefulSets of 3 in HA mode).
-DAPR_CONTROL_PLANE = ("operator", "sentry", "sidecar-injector", "placement", "scheduler")
+# (placement is a StatefulSet of 3 in HA mode). The scheduler is not installed
+# (global.scheduler.enabled: false, infra/chart_values.py).
+DAPR_CONTROL_PLANE = ("operator", "sentry", "sidecar-injector", "placement")
 # Without the dapr.io/sidecar-*-request annotations the injector sets no requests.
 DAPR_CPU_REQUEST = "dapr.io/sidecar-cpu-request"
 DAPR_MEMORY_REQUEST = "dapr.io/sidecar-memory-request"

@@ -370,6 +370,14 @@ SHAPES: dict[str, Schema] = {
                 "pubsubname": _STRING,
                 "topic": _STRING,
                 "deadLetterTopic": _STRING,
+                "bulkSubscribe": _object(
+                    {
+                        "enabled": {"type": "boolean"},
+                        "maxMessagesCount": {"type": "integer"},
+                        "maxAwaitDurationMs": {"type": "integer"},
+                    },
+                    ["enabled"],
+                ),
                 "routes": _object({"default": _STRING, "rules": {"type": "array"}}, []),
                 # Free-form string options such as rawPayload.
                 "metadata": {"type": "object", "additionalProperties": _STRING},

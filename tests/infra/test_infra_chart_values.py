@@ -112,3 +112,20 @@ def test_no_stack_installs_a_retired_chart(recorded: Recording, stack: str) -> N
     assert not charts & RETIRED_CHARTS, f"{stack} installs {charts & RETIRED_CHARTS}"
     pinned = {chart.name for chart in versions.CHARTS}
     assert not pinned & RETIRED_CHARTS, f"versions.py still pins {pinned & RETIRED_CHARTS}"
+
+
+def test_no_stack_installs_the_dapr_scheduler_nor_lets_a_sidecar_dial_it(
+    recorded: Recording, stack: str
+) -> None:
+    # Nothing uses the Jobs API, actor reminders or workflows (docs/infra.md). With
+    # global.scheduler.enabled false the chart renders no scheduler StatefulSet, volumes or
+    # Service, and its injector gives sidecars no scheduler address (dapr/dapr v1.18.3
+    # charts/dapr/charts/dapr_scheduler/templates, pkg/injector/patcher/sidecar_container.go).
+    values = _releases(recorded)["dapr"]["values"]
+    assert values["global"]["scheduler"] == {"enabled": False}, f"{stack} installs the scheduler"
+    assert "dapr_scheduler" not in values, f"{stack} still sizes the scheduler's volumes"
+    policies = [
+        reveal(p.inputs) for p in recorded.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    ]
+    assert policies, f"{stack}: no network policies recorded"
+    assert "dapr-scheduler-server" not in str(policies), f"{stack} still lets daprd dial it"

@@ -11,7 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.contract import NOTIFIER, PROCESSES, PUBSUB_NAME, RECURRER, TASK_EVENTS
+from app.contract import (
+    BULK_MAX_AWAIT_MS,
+    BULK_MAX_MESSAGES,
+    NOTIFIER,
+    PROCESSES,
+    PUBSUB_NAME,
+    RECURRER,
+    TASK_EVENTS,
+)
 from app.events.cloudevent import envelope_of
 from app.events.publisher import DaprPublisher, PublishError
 from app.models.events import OutboxEvent
@@ -95,15 +103,20 @@ def test_each_worker_subscribes_to_its_topics_with_dead_letter_topics(
 ) -> None:
     for process in (NOTIFIER, RECURRER):
         listed = worker_clients[process.name].get("/dapr/subscribe").json()
-        expected: list[dict[str, str]] = []
+        expected: list[dict[str, object]] = []
         for s in process.subscriptions:
             topic = s.topic
             expected.append(
                 {
                     "pubsubname": PUBSUB_NAME,
                     "topic": topic.name,
-                    "route": s.route,
+                    "route": s.bulk_route,
                     "deadLetterTopic": topic.dead_letter,
+                    "bulkSubscribe": {
+                        "enabled": True,
+                        "maxMessagesCount": BULK_MAX_MESSAGES,
+                        "maxAwaitDurationMs": BULK_MAX_AWAIT_MS,
+                    },
                 }
             )
             expected.append(
