@@ -52,6 +52,10 @@ def secret_stand_ins(raw: dict[str, str]) -> dict[str, str]:
             if receivers:
                 urls = {name: f"https://hooks.invalid/{SECRET_MARKER}/{name}" for name in receivers}
                 stand_ins[key] = json.dumps(urls)
+        elif key == "kagentApiKey":
+            # Only a stack that turns kagent on needs (and accepts) its key.
+            if (raw.get("kagent") or "").strip().lower() == "true":
+                stand_ins[key] = SECRET_MARKER
         else:
             stand_ins[key] = SECRET_MARKER
     return stand_ins

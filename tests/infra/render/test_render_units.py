@@ -68,6 +68,11 @@ def test_missing_webhook_urls_get_marked_stand_ins_for_each_receiver() -> None:
     assert secret_stand_ins({}) == {}, "a stack without receivers needs no stand-in"
 
 
+def test_only_a_stack_that_turns_kagent_on_gets_a_stand_in_for_its_api_key() -> None:
+    assert "kagentApiKey" not in secret_stand_ins({"kagent": "false"})
+    assert secret_stand_ins({"kagent": "true"})["kagentApiKey"] == SECRET_MARKER
+
+
 def test_a_privileged_container_fed_to_the_policy_step_is_a_violation() -> None:
     pod = {"containers": [{"name": "x", "image": "x:1", "securityContext": {"privileged": True}}]}
     deployment = {
