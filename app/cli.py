@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from app.cli_dlq import dlq
+from app.cli_lag import lag_exporter
 from app.contract import HTTP_PORT
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
@@ -18,6 +19,7 @@ from app.settings import Settings, get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 cli.add_typer(dlq, name="dlq")
+cli.command("lag-exporter")(lag_exporter)
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
