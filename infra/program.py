@@ -16,6 +16,7 @@ from infra.components import monitoring as monitoring_component
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
 from infra.components.app_network import Peers
+from infra.components.autoscaling import Keda, KedaArgs, lag_scaled
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import POOL_PORT, SERVER_PORT, Database, DatabaseArgs
@@ -150,6 +151,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             cert_manager_namespace=CERT_MANAGER_NAMESPACE,
             cert_manager_ready=[edge.cert_manager],
             depends_on=[monitoring.release],
+            scaler=bool(lag_scaled(config.services)),
         ),
     )
     dapr = Dapr(
@@ -166,6 +168,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             kafka_ready=eventbus.ca,
         ),
     )
+    # KEDA only where a worker scales: its Kafka scaler replaces the worker's CPU HPA.
+    keda = Keda("keda", KedaArgs(placement=placement)) if lag_scaled(config.services) else None
     App(
         "app",
         AppArgs(
@@ -200,6 +204,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             dapr_ready=[dapr.release, *dapr.resources],
             monitoring_ready=monitoring.release,
             edge_ready=edge.ready,
+            brokers=eventbus.brokers,
+            keda_ready=[keda.release] if keda is not None else [],
         ),
     )
     outputs["api_url"] = _api_url(config)

@@ -54,6 +54,8 @@ METRICS_SERVER = Chart(
     version="3.13.1",
     repository="https://kubernetes-sigs.github.io/metrics-server/",
 )
+# Scales the workers on consumer lag (infra/components/autoscaling.py); chart = KEDA version.
+KEDA = Chart(name="keda", version="2.20.2", repository="https://kedacore.github.io/charts")
 
 # The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
@@ -69,4 +71,5 @@ CHARTS: tuple[Chart, ...] = (
     ENVOY_GATEWAY,
     CERT_MANAGER,
     METRICS_SERVER,
+    KEDA,
 )
