@@ -35,6 +35,17 @@ DAPR_API_TOKEN_HEADER = "dapr-api-token"  # noqa: S105  (a header name)
 METRIC_HTTP_REQUESTS = "taskstream_http_requests_total"
 METRIC_HTTP_LATENCY = "taskstream_http_request_duration_seconds"
 METRIC_OUTBOX_OLDEST_PENDING = "taskstream_outbox_oldest_pending_seconds"
+# The lag exporter's: messages a consumer group has yet to commit, per topic and partition.
+METRIC_CONSUMER_LAG = "taskstream_consumer_group_lag"
+METRIC_CONSUMER_LAG_READ_FAILURES = "taskstream_consumer_lag_read_failures_total"
+
+# The lag exporter reads the broker itself (no sidecar): where it is and who it is. The
+# credential variables are the ones daprd reads too (infra/kafka_access.py).
+ENV_KAFKA_BROKERS = "TASKSTREAM_KAFKA_BROKERS"
+ENV_KAFKA_USERNAME = "TASKSTREAM_KAFKA_USERNAME"
+ENV_KAFKA_PASSWORD = "TASKSTREAM_KAFKA_PASSWORD"  # noqa: S105 - a variable name
+ENV_KAFKA_CA_CERT = "TASKSTREAM_KAFKA_CA_CERT"
+ENV_LAG_POLL_SECONDS = "TASKSTREAM_LAG_POLL_SECONDS"
 
 # User webhooks leave only over HTTPS on this port, and never to these IPv4 ranges (IANA
 # special-purpose, multicast and reserved): the sender refuses them and the notifier's
@@ -169,6 +180,14 @@ RECURRER = Process(
     subscriptions=(Subscription(topic=TASK_EVENTS, route="/events/task-events"),),
 )
 PROCESSES: tuple[Process, ...] = (API, RELAY, NOTIFIER, RECURRER)
+# Reads every consumer group's committed offsets and the topics' ends, and exports the lag.
+# No Dapr app: it talks to the broker as its own read-only user, so it is not in PROCESSES.
+LAG_EXPORTER = Process(
+    name="lag-exporter",
+    args=("lag-exporter",),
+    port=HTTP_PORT,
+    app_id="taskstream-lag-exporter",
+)
 MIGRATE_ARGS: tuple[str, ...] = ("migrate",)
 # Run as the database's admin before MIGRATE_ARGS, followed by `--role <application role>`.
 DB_GRANT_ARGS: tuple[str, ...] = ("db-grant",)

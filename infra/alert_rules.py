@@ -11,20 +11,57 @@ from app import contract
 HTTP_REQUESTS = contract.METRIC_HTTP_REQUESTS
 HTTP_LATENCY = contract.METRIC_HTTP_LATENCY
 OUTBOX_OLDEST_PENDING = contract.METRIC_OUTBOX_OLDEST_PENDING
+CONSUMER_LAG = contract.METRIC_CONSUMER_LAG
+CONSUMER_LAG_READ_FAILURES = contract.METRIC_CONSUMER_LAG_READ_FAILURES
 DAPR_PUBSUB_INGRESS = "dapr_component_pubsub_ingress_count"
 REDPANDA_MAX_OFFSET = "redpanda_kafka_max_offset"
 REDPANDA_UNDER_REPLICATED = "redpanda_kafka_under_replicated_replicas"
 
 Rule = dict[str, Any]
 
+# A group is behind when its lag on a topic is above this many messages for LAG_FOR and has
+# not shrunk over LAG_TREND. A burst the workers (and KEDA) are working through shrinks, so
+# it does not page; a backlog that stays or grows does. Twice the scaler's per-replica
+# target (infra/components/autoscaling.py) is a backlog a scaled-out group should clear.
+LAG_THRESHOLD = 1000
+LAG_FOR = "10m"
+LAG_TREND = "10m"
+# Where each alert's runbook is: docs/operations.md, by section anchor.
+RUNBOOK = "docs/operations.md"
 
-def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> Rule:
+
+def _alert(
+    name: str, expr: str, duration: str, severity: str, summary: str, runbook: str | None = None
+) -> Rule:
+    annotations = {"summary": summary}
+    if runbook is not None:
+        annotations["runbook_url"] = f"{RUNBOOK}#{runbook}"
     return {
         "alert": name,
         "expr": expr,
         "for": duration,
         "labels": {"severity": severity},
-        "annotations": {"summary": summary},
+        "annotations": annotations,
+    }
+
+
+def consumer_lag_expressions(namespace: str) -> dict[str, str]:
+    """The consumer-lag alerts' expressions, by alert name (tested with promtool)."""
+    ns = f'namespace="{namespace}"'
+    # Each exporter replica reports every partition: one value per partition, then add up.
+    lag = f"sum by (group, topic) (max by (group, topic, partition) ({CONSUMER_LAG}{{{ns}}}))"
+    return {
+        # Above the threshold now, and the least-squares slope over LAG_TREND is not
+        # negative: neither a passing burst nor a backlog being worked off fires.
+        "TaskstreamConsumerFallingBehind": (
+            f"({lag} > {LAG_THRESHOLD}) and (deriv({lag}[{LAG_TREND}]) >= 0)"
+        ),
+        # Without reads the gauges keep their last values, so the alert above would go
+        # quiet exactly when it cannot see: say so instead.
+        "TaskstreamConsumerLagUnknown": (
+            f"absent({CONSUMER_LAG}{{{ns}}}) or "
+            f"sum(rate({CONSUMER_LAG_READ_FAILURES}{{{ns}}}[5m])) > 0"
+        ),
     }
 
 
@@ -32,6 +69,7 @@ def rule_groups(namespace: str) -> list[dict[str, Any]]:
     """The groups of the taskstream PrometheusRule, scoped to the app namespace."""
     ns = f'namespace="{namespace}"'
     dead_letters = "|".join(topic.dead_letter for topic in contract.TOPICS)
+    lag_alerts = consumer_lag_expressions(namespace)
     return [
         {
             "name": "taskstream-api",
@@ -63,6 +101,7 @@ def rule_groups(namespace: str) -> list[dict[str, Any]]:
                     "5m",
                     "critical",
                     "The oldest unpublished outbox event is more than a minute old.",
+                    "the-relay-is-behind",
                 ),
                 _alert(
                     "TaskstreamConsumerRetries",
@@ -87,6 +126,28 @@ def rule_groups(namespace: str) -> list[dict[str, Any]]:
                     "0m",
                     "warning",
                     "Events are accumulating in a dead-letter topic.",
+                ),
+            ],
+        },
+        {
+            "name": "taskstream-consumers",
+            "rules": [
+                _alert(
+                    "TaskstreamConsumerFallingBehind",
+                    lag_alerts["TaskstreamConsumerFallingBehind"],
+                    LAG_FOR,
+                    "critical",
+                    f"A consumer group is more than {LAG_THRESHOLD} messages behind on a "
+                    "topic and not catching up.",
+                    "a-stuck-consumer",
+                ),
+                _alert(
+                    "TaskstreamConsumerLagUnknown",
+                    lag_alerts["TaskstreamConsumerLagUnknown"],
+                    "15m",
+                    "warning",
+                    "The lag exporter cannot read consumer offsets; lag alerts are blind.",
+                    "a-stuck-consumer",
                 ),
             ],
         },

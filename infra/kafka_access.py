@@ -24,9 +24,9 @@ ADMIN_USER = "taskstream-admin"
 # v1.18.3 pkg/runtime/processor/secret/secret.go); the injector fills those variables from
 # the process's own Secret (`dapr.io/env-from-secret`). One Component serves every app, yet
 # each sidecar authenticates as its own user. DAPR_-prefixed names are refused by daprd.
-ENV_USERNAME = "TASKSTREAM_KAFKA_USERNAME"
-ENV_PASSWORD = "TASKSTREAM_KAFKA_PASSWORD"  # noqa: S105 - a variable name
-ENV_CA_CERT = "TASKSTREAM_KAFKA_CA_CERT"
+ENV_USERNAME = contract.ENV_KAFKA_USERNAME
+ENV_PASSWORD = contract.ENV_KAFKA_PASSWORD
+ENV_CA_CERT = contract.ENV_KAFKA_CA_CERT
 # Keys of the per-process credentials Secret and of the CA bundle Secret.
 USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name
@@ -82,6 +82,51 @@ def users(processes: Sequence[contract.Process] = contract.PROCESSES) -> list[Ka
         if acls:
             found.append(KafkaUser(process.app_id, process.name, tuple(acls)))
     return found
+
+
+# KEDA's Kafka scaler reads lag as this user, through the TriggerAuthentication's Secret.
+KEDA_USER = "taskstream-keda"
+KEDA_PROCESS = "keda"
+
+
+def _lag_acls(*, dead_letters: bool) -> tuple[Acl, ...]:
+    """Describe on each subscriber's group and on the topics it reads: what reading lag takes.
+
+    OffsetFetch needs Describe on the group and on each topic, ListOffsets and Metadata
+    Describe on the topic (Apache Kafka docs, "Operations and Resources on Protocols";
+    Redpanda authorizes the same requests alike). Neither Read (joining the group or
+    fetching messages) nor Write is given, so a lag reader can neither steal nor forge.
+    """
+    acls: list[Acl] = []
+    topics: list[str] = []
+    for process in contract.PROCESSES:
+        if not process.subscriptions:
+            continue
+        acls.append(Acl("group", process.app_id, ("describe",)))
+        for subscription in process.subscriptions:
+            topic = subscription.topic
+            topics += [topic.name, topic.dead_letter] if dead_letters else [topic.name]
+    acls += [Acl("topic", name, ("describe",)) for name in dict.fromkeys(topics)]
+    return tuple(acls)
+
+
+def lag_readers() -> list[KafkaUser]:
+    """Users that only look at offsets: the lag exporter (every topic a group reads, dead
+    letters too) and KEDA's scaler (the topics the workers are scaled on)."""
+    exporter = contract.LAG_EXPORTER
+    return [
+        KafkaUser(exporter.app_id, exporter.name, _lag_acls(dead_letters=True)),
+        KafkaUser(KEDA_USER, KEDA_PROCESS, _lag_acls(dead_letters=False)),
+    ]
+
+
+def all_users() -> list[KafkaUser]:
+    """Everyone the access Job creates and the app namespace holds a Secret for."""
+    return [*users(), *lag_readers()]
+
+
+def reader(process: str) -> KafkaUser:
+    return next(user for user in lag_readers() if user.process == process)
 
 
 def user_of(process: contract.Process) -> KafkaUser | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from app import contract
 from infra.chart_values import REDPANDA_ADMIN_PORT, REDPANDA_KAFKA_PORT, REDPANDA_RPC_PORT
 from infra.components import (
+    autoscaling,
     database,
     edge,
     eventbus,
@@ -100,6 +101,9 @@ def _job(job: str) -> Pods:
 PROCESSES = tuple(_process(process) for process in contract.PROCESSES)
 API = _process(contract.API)
 NOTIFIER = _process(contract.NOTIFIER)
+LAG_EXPORTER = _process(contract.LAG_EXPORTER)
+# KEDA's operator runs the Kafka scaler: it dials the brokers as its SCRAM user over TLS.
+KEDA_OPERATOR = Pods("keda operator", autoscaling.NAMESPACE, autoscaling.OPERATOR_POD_LABELS)
 MIGRATE = _job(MIGRATE_JOB)
 GRANT = _job(GRANT_JOB)
 
@@ -154,10 +158,11 @@ def network(config: StackConfig) -> Network:
         # Prometheus scrapes each process and its daprd, and the brokers' admin API.
         *[Flow(PROMETHEUS, pods, (contract.HTTP_PORT, DAPR_METRICS_PORT)) for pods in PROCESSES],
         Flow(PROMETHEUS, BROKERS, (REDPANDA_ADMIN_PORT,)),
+        Flow(PROMETHEUS, LAG_EXPORTER, (contract.LAG_EXPORTER.port,)),
         # Every pod of ours resolves names through the cluster DNS.
         *[
             Flow(pods, KUBE_DNS, (DNS_PORT,), ("UDP", "TCP"))
-            for pods in (*PROCESSES, MIGRATE, GRANT, *redpanda_pods)
+            for pods in (*PROCESSES, LAG_EXPORTER, MIGRATE, GRANT, *redpanda_pods)
         ],
         # Each daprd: certificates, resources and placement; then the pub/sub.
         *[
@@ -166,6 +171,16 @@ def network(config: StackConfig) -> Network:
             for flow in _each(PROCESSES, control_plane, port)
         ],
         *_each(PROCESSES, BROKERS, REDPANDA_KAFKA_PORT),
+        # The lag exporter reads offsets over the Kafka API (SCRAM over TLS, describe only).
+        Flow(LAG_EXPORTER, BROKERS, (REDPANDA_KAFKA_PORT,)),
+        # So does KEDA's scaler, where a worker scales on lag. The rest of KEDA's paths (the
+        # API server to its metrics API and webhooks, the operator to the API server) stay
+        # outside default-deny namespaces, like Prometheus's and metrics-server's.
+        *(
+            [Flow(KEDA_OPERATOR, BROKERS, (REDPANDA_KAFKA_PORT,))]
+            if autoscaling.lag_scaled(config.services)
+            else []
+        ),
         # The database: the app role through the pool, the admin for the grant only.
         *_each((*PROCESSES, MIGRATE), *app_db),
         Flow(GRANT, admin_db[0], (admin_db[1],)),

@@ -16,6 +16,7 @@ from infra.components import monitoring as monitoring_component
 from infra.components.app import App, AppArgs
 from infra.components.app_foundation import AppFoundation, AppFoundationArgs
 from infra.components.app_network import Peers
+from infra.components.autoscaling import Keda, KedaArgs, lag_scaled
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.dapr import Dapr, DaprArgs
 from infra.components.database import POOL_PORT, SERVER_PORT, Database, DatabaseArgs
@@ -162,6 +163,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             cert_manager_namespace=CERT_MANAGER_NAMESPACE,
             cert_manager_ready=[edge.cert_manager],
             depends_on=[monitoring.release],
+            scaler=bool(lag_scaled(config.services)),
         ),
     )
     dapr = Dapr(
@@ -178,6 +180,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             tracing=tracing_specs.dapr_tracing(config.tracing.sampling_rate),
         ),
     )
+    # KEDA only where a worker scales: its Kafka scaler replaces the worker's CPU HPA.
+    keda = Keda("keda", KedaArgs(placement=placement)) if lag_scaled(config.services) else None
     App(
         "app",
         AppArgs(
@@ -216,6 +220,8 @@ def build(config: StackConfig) -> dict[str, Any]:
             monitoring_ready=monitoring.release,
             edge_ready=edge.ready,
             telemetry_env=tracing_specs.otlp_environment(),
+            brokers=eventbus.brokers,
+            keda_ready=[keda.release] if keda is not None else [],
         ),
     )
     if config.kagent is not None:

@@ -74,6 +74,8 @@ KAGENT = Chart(
 KAGENT_CRDS = Chart(
     name="kagent-crds", version=KAGENT_VERSION, repository="oci://ghcr.io/kagent-dev/kagent/helm"
 )
+# Scales the workers on consumer lag (infra/components/autoscaling.py); chart = KEDA version.
+KEDA = Chart(name="keda", version="2.20.2", repository="https://kedacore.github.io/charts")
 
 # The in-cluster database of the local stack and the topic Job's rpk both run from pinned images.
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
@@ -93,4 +95,5 @@ CHARTS: tuple[Chart, ...] = (
     TEMPO,
     KAGENT,
     KAGENT_CRDS,
+    KEDA,
 )

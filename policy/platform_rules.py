@@ -42,6 +42,10 @@ METRICS_API_SERVICE = "v1beta1.metrics.k8s.io"
 _APISERVICE = "kubernetes:apiregistration.k8s.io/v1:APIService"
 _RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 _RESOURCE_METRICS = frozenset({"Resource", "ContainerResource"})
+# KEDA turns a ScaledObject's cpu and memory triggers into Resource metrics of the HPA it
+# creates (keda.sh/docs/2.20/scalers/cpu: "requires the Kubernetes Metrics Server").
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+_RESOURCE_TRIGGERS = frozenset({"cpu", "memory"})
 
 
 def no_load_balancer(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
@@ -107,7 +111,7 @@ def prod_disruption_budget(
 
 def hpa_metrics_api(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
     """An HPA scaling on CPU or memory needs a metrics.k8s.io provider in the same stack."""
-    if resource_type not in HPA_TYPES or _not_known_yet(inputs):
+    if resource_type not in (*HPA_TYPES, SCALED_OBJECT) or _not_known_yet(inputs):
         return []
     if not _uses_resource_metrics(resource_type, mapping(inputs.get("spec"))):
         return []
@@ -120,6 +124,11 @@ def hpa_metrics_api(resource_type: str, inputs: Mapping[str, Any], ctx: Context)
 
 
 def _uses_resource_metrics(resource_type: str, spec: Mapping[str, Any]) -> bool:
+    if resource_type == SCALED_OBJECT:
+        triggers = spec.get("triggers")
+        return not is_unknown(triggers) and any(
+            mapping(trigger).get("type") in _RESOURCE_TRIGGERS for trigger in sequence(triggers)
+        )
     if resource_type.startswith("kubernetes:autoscaling/v1:"):
         return True  # v1 only scales on CPU utilisation (default 80%)
     metrics = spec.get("metrics")

@@ -48,9 +48,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="hpa-needs-metrics-api",
         description=(
-            "A HorizontalPodAutoscaler on Resource metrics needs a metrics.k8s.io provider "
-            "(metrics-server) in the stack; DOKS and kind ship none "
-            "(kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/)."
+            "A HorizontalPodAutoscaler on Resource metrics, or a KEDA ScaledObject with a cpu "
+            "or memory trigger, needs a metrics.k8s.io provider (metrics-server) in the stack; "
+            "DOKS and kind ship none "
+            "(kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/, "
+            "keda.sh/docs/2.20/scalers/cpu/)."
         ),
         check=platform_rules.hpa_metrics_api,
         cross_resource=True,

@@ -11,6 +11,7 @@ import typer
 from app import tracing
 from app.contract import HTTP_PORT
 from taskstream.cli_dlq import dlq
+from taskstream.cli_lag import lag_exporter
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 cli.add_typer(dlq, name="dlq")
+cli.command("lag-exporter")(lag_exporter)
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from app import contract
-from infra.components import app_network, app_workloads, edge_specs
+from infra.components import app_network, app_workloads, autoscaling, edge_specs
 from infra.components.placement import InCluster, api, labels
 from infra.config_model import ServiceConfig
 
@@ -40,6 +40,10 @@ class AppArgs:
     # Variables beside the TASKSTREAM_* settings: where the processes send spans
     # (tracing_specs.otlp_environment); the Jobs send none, their egress reaches no collector.
     telemetry_env: Sequence[dict[str, str]] = ()
+    # The Kafka bootstrap address the lag exporter and KEDA's scaler read offsets from.
+    brokers: str = ""
+    # KEDA's release: lag-scaled workers get ScaledObjects (autoscaling.lag_scaled).
+    keda_ready: Sequence[pulumi.Resource] = ()
 
 
 class App(pulumi.ComponentResource):
@@ -92,7 +96,25 @@ class App(pulumi.ComponentResource):
                 self, depends_on=[*args.foundation, *self.policies, self.grant_job]
             ),
         )
+        if autoscaling.lag_scaled(args.services):
+            k8s.apiextensions.CustomResource(
+                "keda-trigger-auth",
+                api_version=autoscaling.API_VERSION,
+                kind="TriggerAuthentication",
+                metadata=api(
+                    {
+                        "name": autoscaling.TRIGGER_AUTHENTICATION,
+                        "namespace": args.namespace,
+                        "labels": labels("autoscaling"),
+                    }
+                ),
+                spec=autoscaling.trigger_authentication_spec(),
+                opts=args.placement.opts(
+                    self, depends_on=[*args.foundation, *args.keda_ready, *args.dapr_ready]
+                ),
+            )
         self.deployments = [self._create_process(process) for process in contract.PROCESSES]
+        self.deployments.append(self._create_lag_exporter())
         self.api_host = args.domain
         self._create_routes()
         k8s.apiextensions.CustomResource(
@@ -155,7 +177,17 @@ class App(pulumi.ComponentResource):
                 spec=api(app_workloads.pdb_spec(process)),
                 opts=opts,
             )
-        if service.autoscaled:
+        if process in autoscaling.lag_scaled(args.services):
+            # KEDA creates and owns this worker's HPA; declaring one too would make two.
+            k8s.apiextensions.CustomResource(
+                f"{process.name}-scaledobject",
+                api_version=autoscaling.API_VERSION,
+                kind="ScaledObject",
+                metadata=api(meta),
+                spec=autoscaling.scaled_object_spec(process, service, brokers=args.brokers),
+                opts=args.placement.opts(self, depends_on=[deployment, *args.keda_ready]),
+            )
+        elif service.autoscaled:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{process.name}-hpa",
                 metadata=api(meta),
@@ -163,6 +195,48 @@ class App(pulumi.ComponentResource):
                 opts=args.placement.opts(self, depends_on=[deployment]),
             )
         return deployment
+
+    def _create_lag_exporter(self) -> k8s.apps.v1.Deployment:
+        """`taskstream lag-exporter`: one Service for the ServiceMonitor; two pods in prod."""
+        args = self._args
+        process = contract.LAG_EXPORTER
+        replicas = 2 if args.environment == "prod" else 1
+        meta = {
+            "name": process.name,
+            "namespace": args.namespace,
+            "labels": labels(f"taskstream-{process.name}"),
+        }
+        opts = args.placement.opts(self, depends_on=args.foundation)
+        k8s.core.v1.Service(
+            f"{process.name}-service",
+            metadata=api(meta),
+            spec=api(app_workloads.service_spec(process)),
+            opts=opts,
+        )
+        if replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{process.name}-pdb",
+                metadata=api(meta),
+                spec=api(app_workloads.pdb_spec(process)),
+                opts=opts,
+            )
+        return k8s.apps.v1.Deployment(
+            process.name,
+            metadata=api(meta),
+            spec=self._image.apply(
+                lambda image: api(
+                    app_workloads.lag_exporter_spec(
+                        image=image,
+                        brokers=args.brokers,
+                        replicas=replicas,
+                        pull_secret=args.pull_secret,
+                        node_selector=args.placement.workload_nodes,
+                    )
+                )
+            ),
+            # Its Kafka user's Secret and the CA bundle come with the Dapr component.
+            opts=args.placement.opts(self, depends_on=[*args.foundation, *args.dapr_ready]),
+        )
 
     def _create_network_policies(self) -> list[k8s.networking.v1.NetworkPolicy]:
         args = self._args

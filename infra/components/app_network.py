@@ -55,6 +55,8 @@ class Peers:
 
 
 PROCESS_NAMES = tuple(process.name for process in contract.PROCESSES)
+# The lag exporter reads the brokers itself, with no sidecar and no database.
+LAG_EXPORTER = contract.LAG_EXPORTER.name
 
 
 def _named(*names: str) -> Manifest:
@@ -82,7 +84,7 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
     processes = _named(*PROCESS_NAMES)
     policies: dict[str, Manifest] = {
         "default-deny": default_deny(),
-        "allow-dns": dns_egress(_named(*PROCESS_NAMES, GRANT_JOB, MIGRATE_JOB)),
+        "allow-dns": dns_egress(_named(*PROCESS_NAMES, LAG_EXPORTER, GRANT_JOB, MIGRATE_JOB)),
         # Every daprd holds certificates from sentry, its resources from the operator, and
         # streams to placement (no scheduler is installed).
         "allow-dapr-control-plane": {
@@ -93,9 +95,10 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
                 for app, port in sorted(peers.dapr_control_plane.items())
             ],
         },
-        # Every process's daprd loads the pub/sub component (scoped to all app ids).
+        # Every process's daprd loads the pub/sub component (scoped to all app ids); the
+        # lag exporter reads offsets.
         "allow-broker-egress": {
-            "podSelector": processes,
+            "podSelector": _named(*PROCESS_NAMES, LAG_EXPORTER),
             "policyTypes": ["Egress"],
             "egress": [
                 {
@@ -136,6 +139,16 @@ def network_policies(peers: Peers, *, acme_http01: bool = False) -> dict[str, Ma
                 }
             ],
         }
+    policies["allow-lag-exporter-scrape"] = {
+        "podSelector": _named(LAG_EXPORTER),
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [pods_peer(peers.monitoring_namespace, peers.prometheus_pod_labels)],
+                "ports": ports(contract.LAG_EXPORTER.port),
+            }
+        ],
+    }
     for process in contract.PROCESSES:
         if process.serves_http_api:
             policies[f"allow-edge-{process.name}"] = {

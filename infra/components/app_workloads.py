@@ -378,3 +378,85 @@ def service_monitor_spec(namespace: str) -> Manifest:
         "selector": {"matchLabels": {"app.kubernetes.io/part-of": "taskstream"}},
         "endpoints": [{"port": "http", "path": contract.METRICS_PATH, "interval": "30s"}],
     }
+
+
+# The lag exporter (workers/lag_exporter.py): no sidecar, its own read-only Kafka user.
+LAG_EXPORTER_RESOURCES = {
+    "requests": {"cpu": "20m", "memory": "96Mi"},
+    "limits": {"cpu": "200m", "memory": "192Mi"},
+}
+
+
+def lag_exporter_environment(brokers: str) -> list[Manifest]:
+    """Where the brokers are, who the exporter is to them, and the CA that signed them."""
+    user = kafka_access.reader(contract.LAG_EXPORTER.name)
+
+    def secret(name: str, key: str) -> Manifest:
+        return {"secretKeyRef": {"name": name, "key": key}}
+
+    return [
+        {"name": contract.ENV_KAFKA_BROKERS, "value": brokers},
+        {
+            "name": contract.ENV_KAFKA_USERNAME,
+            "valueFrom": secret(user.secret_name, kafka_access.USERNAME_KEY),
+        },
+        {
+            "name": contract.ENV_KAFKA_PASSWORD,
+            "valueFrom": secret(user.secret_name, kafka_access.PASSWORD_KEY),
+        },
+        {
+            "name": contract.ENV_KAFKA_CA_CERT,
+            "valueFrom": secret(kafka_access.CA_SECRET_NAME, kafka_access.CA_KEY),
+        },
+        {"name": contract.ENV_LOG_LEVEL, "value": "INFO"},
+    ]
+
+
+def lag_exporter_spec(
+    *,
+    image: str,
+    brokers: str,
+    replicas: int,
+    pull_secret: bool,
+    node_selector: Mapping[str, str] | None = None,
+) -> Manifest:
+    """The exporter's Deployment spec. Each replica reads the same offsets, so the alerts
+    take the max per partition before they add partitions up."""
+    process = contract.LAG_EXPORTER
+    probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
+    container = {
+        "name": process.name,
+        "image": image,
+        "args": list(process.args),
+        "ports": [{"name": "http", "containerPort": process.port}],
+        "env": lag_exporter_environment(brokers),
+        "readinessProbe": {
+            "httpGet": {"path": contract.READY_PATH, "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
+        "resources": LAG_EXPORTER_RESOURCES,
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+    }
+    return {
+        "replicas": replicas,
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": selector(process)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}},
+        "template": {
+            "metadata": {"labels": {**labels(pod_name(process.name)), **selector(process)}},
+            "spec": {
+                **_pod_spec([container], pull_secret=pull_secret, node_selector=node_selector),
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": selector(process)},
+                    }
+                ],
+            },
+        },
+    }

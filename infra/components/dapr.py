@@ -72,7 +72,7 @@ class Dapr(pulumi.ComponentResource):
                 self,
                 placement,
                 namespace=args.app_namespace,
-                users=kafka_access.users(),
+                users=kafka_access.all_users(),
                 passwords=dict(args.kafka_passwords),
                 ready=args.kafka_ready,
             )

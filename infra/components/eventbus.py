@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import chart_values, kafka_access, versions
-from infra.components import eventbus_network, eventbus_security, helm, monitoring
+from infra.components import autoscaling, eventbus_network, eventbus_security, helm, monitoring
 from infra.components.edge import CERT_MANAGER_NAMESPACE
 from infra.components.placement import InCluster, api, labels
 from infra.components.topics import create_topics_script, topic_specs
@@ -33,6 +33,8 @@ class EventBusArgs:
     cert_manager_namespace: str = CERT_MANAGER_NAMESPACE
     # The chart's ServiceMonitor needs the monitoring CRDs first.
     depends_on: Sequence[pulumi.Resource] = ()
+    # KEDA's operator reads consumer offsets (infra/components/autoscaling.py).
+    scaler: bool = False
 
 
 class EventBus(pulumi.ComponentResource):
@@ -53,7 +55,7 @@ class EventBus(pulumi.ComponentResource):
             args.namespace, placement=placement, parent=self, labels=labels("redpanda")
         )
         policies = self._create_network_policies(args, ns)
-        self.users = kafka_access.users()
+        self.users = kafka_access.all_users()
         self.ca = eventbus_security.create_ca(
             self,
             placement,
@@ -95,6 +97,8 @@ class EventBus(pulumi.ComponentResource):
             client_namespace=args.client_namespace,
             prometheus_namespace=monitoring.NAMESPACE,
             prometheus_pod_labels=monitoring.PROMETHEUS_POD_LABELS,
+            scaler_namespace=autoscaling.NAMESPACE if args.scaler else None,
+            scaler_pod_labels=autoscaling.OPERATOR_POD_LABELS,
         )
         return [
             k8s.networking.v1.NetworkPolicy(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from infra.chart_values import REDPANDA_ADMIN_PORT, REDPANDA_KAFKA_PORT, REDPANDA_RPC_PORT
 from infra.components.netpol import (
@@ -44,6 +44,9 @@ class BrokerPeers:
     client_namespace: str
     prometheus_namespace: str
     prometheus_pod_labels: Mapping[str, str]
+    # KEDA's operator, when installed: it reads consumer offsets over the Kafka API.
+    scaler_namespace: str | None = None
+    scaler_pod_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def network_policies(peers: BrokerPeers) -> dict[str, Manifest]:
@@ -56,6 +59,14 @@ def network_policies(peers: BrokerPeers) -> dict[str, Manifest]:
         "podSelector": {"matchLabels": dict(peers.prometheus_pod_labels)},
     }
     mesh = ports(REDPANDA_RPC_PORT, REDPANDA_KAFKA_PORT, REDPANDA_ADMIN_PORT)
+    kafka_clients = [namespace_peer(peers.client_namespace), topics_job]
+    if peers.scaler_namespace is not None:
+        kafka_clients.append(
+            {
+                **namespace_peer(peers.scaler_namespace),
+                "podSelector": {"matchLabels": dict(peers.scaler_pod_labels)},
+            }
+        )
     ours = [
         BROKER_POD_LABELS[NAME_LABEL],
         CONFIGURATION_JOB_POD_LABELS[NAME_LABEL],
@@ -70,10 +81,7 @@ def network_policies(peers: BrokerPeers) -> dict[str, Manifest]:
             "ingress": [
                 # Replication, the admin API's forwarding to the leader, the sidecar's probe.
                 {"from": [brokers], "ports": mesh},
-                {
-                    "from": [namespace_peer(peers.client_namespace), topics_job],
-                    "ports": ports(REDPANDA_KAFKA_PORT),
-                },
+                {"from": kafka_clients, "ports": ports(REDPANDA_KAFKA_PORT)},
                 # Prometheus scrapes /public_metrics on the admin port (the chart's monitor);
                 # the topic Job creates the apps' SCRAM users through the admin API.
                 {

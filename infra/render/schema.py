@@ -18,6 +18,7 @@ CRD_GROUPS = (
     "cert-manager.io/",
     "gateway.networking.k8s.io/",
     "gateway.envoyproxy.io/",
+    "keda.sh/",
 )
 
 

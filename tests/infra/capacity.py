@@ -22,6 +22,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 JOB = "kubernetes:batch/v1:Job"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
@@ -185,13 +186,17 @@ def _pool_of(selector: Mapping[str, Any] | None) -> str | None:
 
 
 def declared_pods(rec: Recording) -> Iterator[Pod]:
-    """The pods of every workload the program declares, Deployments at their HPA ceiling."""
+    """The pods of every workload the program declares, Deployments at their HPA ceiling
+    (or their ScaledObject's: KEDA's HPA takes maxReplicaCount as its maxReplicas)."""
     ceilings = {
         reveal(h.inputs)["spec"]["scaleTargetRef"]["name"]: int(
             reveal(h.inputs)["spec"]["maxReplicas"]
         )
         for h in rec.of_type(HPA)
     }
+    for scaled in rec.of_type(SCALED_OBJECT):
+        spec = reveal(scaled.inputs)["spec"]
+        ceilings[spec["scaleTargetRef"]["name"]] = int(spec["maxReplicaCount"])
     for resource in [*rec.of_type(DEPLOYMENT), *rec.of_type(STATEFULSET), *rec.of_type(JOB)]:
         inputs = reveal(resource.inputs)
         spec = pod_spec(resource.type, inputs) or {}
@@ -335,6 +340,15 @@ def _no_pods(values: Mapping[str, Any]) -> Iterator[Pod]:
     return iter(())
 
 
+def _keda(values: Mapping[str, Any]) -> Iterator[Pod]:
+    # kedacore/charts keda/values.yaml, chart 2.20.2: one replica each of the operator,
+    # the metrics API server and the admission webhooks; our values set all three requests.
+    pool = _pool_of(values.get("nodeSelector"))
+    for component in ("operator", "metricServer", "webhooks"):
+        asked = _dig(values, "resources", component, "requests")
+        yield Pod(f"keda-{component}", requests(asked.get("cpu"), asked.get("memory")), pool)
+
+
 CHART_PODS = {
     "redpanda": _redpanda,
     "kube-prometheus-stack": _kube_prometheus_stack,
@@ -346,6 +360,7 @@ CHART_PODS = {
     "tempo": _tempo,
     "kagent": _kagent,
     "kagent-crds": _no_pods,
+    "keda": _keda,
 }
 # DaemonSets of the charts: one pod on every node, whatever the pool.
 CHART_DAEMONSETS = {"kube-prometheus-stack": ("kube-prometheus-stack", "node-exporter")}

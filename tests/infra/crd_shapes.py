@@ -1,9 +1,10 @@
 """Minimal JSON Schemas of the custom resources we declare, written from the CRDs of the pinned
-charts (Dapr 1.18.3 charts/dapr/crds, prometheus-operator in kube-prometheus-stack 88.5.3,
-cert-manager v1.21.1, and from Envoy Gateway v1.9.0 charts/gateway-helm/charts/crds: its own
-CRDs and the Gateway API v1.6.1 CRDs it ships). They reject unknown top-level and spec fields,
-catching typos the API server would otherwise prune silently. The Gateway API shapes admit
-only standard-channel fields, though the chart installs the experimental channel."""
+charts (Dapr 1.18.3 charts/dapr/crds, KEDA 2.20.2 keda/templates/crds, prometheus-operator in
+kube-prometheus-stack 88.5.3, cert-manager v1.21.1, and from Envoy Gateway v1.9.0
+charts/gateway-helm/charts/crds: its own CRDs and the Gateway API v1.6.1 CRDs it ships). They
+reject unknown top-level and spec fields, catching typos the API server would otherwise prune
+silently. The Gateway API shapes admit only standard-channel fields, though the chart installs
+the experimental channel."""
 
 from __future__ import annotations
 
@@ -256,7 +257,73 @@ _RATE_LIMIT_RULE = _object(
     ["limit"],
 )
 
+# KEDA 2.20.2 (kedacore/charts keda/templates/crds, crd-scaledobjects.yaml and
+# crd-triggerauthentications.yaml at the "prepare v2.20.2 release" commit).
+_KEDA_TRIGGER = _object(
+    {
+        "type": _STRING,
+        "name": _STRING,
+        "metricType": {"enum": ["Value", "AverageValue", "Utilization"]},
+        "useCachedMetrics": {"type": "boolean"},
+        "metadata": {"type": "object", "additionalProperties": _STRING},
+        "authenticationRef": _object(
+            {
+                "name": _STRING,
+                "kind": {"enum": ["TriggerAuthentication", "ClusterTriggerAuthentication"]},
+            },
+            ["name"],
+        ),
+    },
+    ["metadata", "type"],
+)
+_SCALED_OBJECT = _object(
+    {
+        "scaleTargetRef": _object(
+            {
+                "apiVersion": _STRING,
+                "kind": _STRING,
+                "name": {"type": "string", "minLength": 1},
+                "envSourceContainerName": _STRING,
+            },
+            ["name"],
+        ),
+        "minReplicaCount": _INT,
+        "maxReplicaCount": _INT,
+        "idleReplicaCount": _INT,
+        "pollingInterval": _INT,
+        "cooldownPeriod": _INT,
+        "initialCooldownPeriod": _INT,
+        "fallback": {"type": "object"},
+        "advanced": _object(
+            {
+                "horizontalPodAutoscalerConfig": _object(
+                    {"name": _STRING, "behavior": {"type": "object"}}, []
+                ),
+                "restoreToOriginalReplicaCount": {"type": "boolean"},
+                "scalingModifiers": {"type": "object"},
+            },
+            [],
+        ),
+        "triggers": {"type": "array", "items": _KEDA_TRIGGER},
+    },
+    ["scaleTargetRef", "triggers"],
+)
+_TRIGGER_AUTHENTICATION = _object(
+    {
+        "secretTargetRef": {
+            "type": "array",
+            "items": _object(
+                {"parameter": _STRING, "name": _STRING, "key": _STRING},
+                ["key", "name", "parameter"],
+            ),
+        },
+    },
+    [],
+)
+
 SHAPES: dict[str, Schema] = {
+    "keda.sh/v1alpha1/ScaledObject": _kind(_SCALED_OBJECT),
+    "keda.sh/v1alpha1/TriggerAuthentication": _kind(_TRIGGER_AUTHENTICATION),
     "gateway.networking.k8s.io/v1/GatewayClass": _kind(
         _object(
             {

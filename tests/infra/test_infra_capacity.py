@@ -6,7 +6,7 @@ import pytest
 
 from tests.infra import capacity
 from tests.infra.capacity import Pod, Pool, Requests, requests
-from tests.infra.stacks import recording
+from tests.infra.stacks import recording, stack_config
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -37,6 +37,17 @@ def test_every_stack_counts_the_pods_that_matter(stack: str) -> None:
     names = {pod.name.rsplit("-", 1)[0] for pod in capacity.stack_pods(rec, managed=True)}
     assert {"api", "relay", "notifier", "recurrer", "redpanda", "prometheus"} <= names, names
     assert {"otel-collector", "tempo"} <= names, names
+
+
+def test_a_lag_scaled_worker_counts_at_its_scaled_object_ceiling() -> None:
+    rec = recording("prod")
+    config = stack_config("prod")
+    pods = [pod.name for pod in capacity.stack_pods(rec, managed=True)]
+    for worker in ("notifier", "recurrer"):
+        ceiling = config.services[worker].max_replicas
+        assert ceiling > config.services[worker].replicas, f"{worker} is not autoscaled in prod"
+        assert sum(name.rsplit("-", 1)[0] == worker for name in pods) == ceiling, worker
+    assert {"keda-operator", "keda-metricServer", "keda-webhooks"} <= set(pods)
 
 
 def test_a_pod_larger_than_any_node_is_reported_with_its_shortfall() -> None:

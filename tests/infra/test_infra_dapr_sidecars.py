@@ -71,7 +71,7 @@ def test_every_dapr_pod_names_both_token_secrets_and_its_app_reads_the_same_ones
 
 
 def test_each_token_is_its_own_generated_password(recorded: Recording) -> None:
-    deployment = reveal(recorded.of_type(DEPLOYMENT)[0].inputs)
+    deployment = reveal(recorded.named(contract.API.name).inputs)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     namespace = deployment["metadata"]["namespace"]
     secrets = _secrets(recorded)

@@ -118,7 +118,15 @@ def test_every_workload_that_runs_the_image_waits_for_its_build_and_runs_its_dig
     (image,) = rec.of_type(IMAGE)
     workloads = app_workloads(rec)
     names = sorted(r.name for r in workloads)
-    assert names == ["api", "db-grant", "migrate", "notifier", "recurrer", "relay"], names
+    assert names == [
+        "api",
+        "db-grant",
+        "lag-exporter",
+        "migrate",
+        "notifier",
+        "recurrer",
+        "relay",
+    ], names
     late = [r.name for r in workloads if image.urn not in r.dependencies]
     assert not late, f"not ordered after the image build: {late}"
     # The mock engine answers a push with ref = first tag + "@" + digest, as the provider does.

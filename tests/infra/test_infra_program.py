@@ -8,7 +8,7 @@ from ipaddress import ip_network
 
 from app import contract
 from app.settings import Settings
-from infra import versions
+from infra import kafka_access, versions
 from infra.components.edge import PROXY_SOURCE_NETWORKS
 from infra.render.mock_answers import SECRET_MARKER
 from infra.render.recording import (
@@ -26,6 +26,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 
@@ -85,9 +86,13 @@ def test_prod_runs_three_brokers_with_replication_three() -> None:
 def test_prod_has_pdbs_and_hpas_for_scaled_out_processes() -> None:
     rec = recording("prod")
     pdbs = {r.inputs["metadata"]["name"] for r in rec.of_type(PDB)}
-    assert pdbs == {p.name for p in contract.PROCESSES}, f"PDBs cover {pdbs}, not every process"
+    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    assert pdbs == wanted, f"PDBs cover {pdbs}, not every process"
     hpas = {r.inputs["metadata"]["name"] for r in rec.of_type(HPA)}
-    assert {"api", "notifier"} <= hpas, f"the API and notifier do not autoscale: {hpas}"
+    assert "api" in hpas, f"the API does not autoscale: {hpas}"
+    # The workers scale on lag: KEDA makes their HPAs from these (test_infra_autoscaling.py).
+    scaled = {r.inputs["metadata"]["name"] for r in rec.of_type(SCALED_OBJECT)}
+    assert {"notifier", "recurrer"} <= scaled, f"the workers do not scale on lag: {scaled}"
 
 
 def test_every_helm_release_pins_the_version_from_versions_py(recorded: Recording) -> None:
@@ -131,14 +136,36 @@ def _containers(deployment: RecordedResource) -> list[dict[str, object]]:
     return deployment.inputs["spec"]["template"]["spec"]["containers"]  # type: ignore[no-any-return]
 
 
+def _processes(recorded: Recording) -> list[RecordedResource]:
+    """The Deployments of contract.PROCESSES: all but the lag exporter's."""
+    names = {p.name for p in contract.PROCESSES}
+    return [d for d in recorded.of_type(DEPLOYMENT) if d.inputs["metadata"]["name"] in names]
+
+
 def test_there_is_one_deployment_per_contract_process(recorded: Recording) -> None:
     names = {d.inputs["metadata"]["name"] for d in recorded.of_type(DEPLOYMENT)}
-    assert names == {p.name for p in contract.PROCESSES}, f"deployments {names} differ"
+    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    assert names == wanted, f"deployments {names} differ"
+
+
+def test_the_lag_exporter_has_no_sidecar_and_reads_kafka_as_its_own_user(
+    recorded: Recording,
+) -> None:
+    exporter = recorded.named(contract.LAG_EXPORTER.name)
+    template = exporter.inputs["spec"]["template"]
+    assert "dapr.io/enabled" not in template["metadata"].get("annotations", {})
+    [container] = template["spec"]["containers"]
+    assert container["args"] == list(contract.LAG_EXPORTER.args)
+    env = {e["name"]: e for e in container["env"]}
+    assert contract.ENV_DATABASE_URL not in env, "the exporter has no use for the database"
+    user = env[contract.ENV_KAFKA_USERNAME]["valueFrom"]["secretKeyRef"]
+    assert user["name"] == kafka_access.reader(contract.LAG_EXPORTER.name).secret_name
+    assert env[contract.ENV_KAFKA_BROKERS]["value"].endswith(":9093")
 
 
 def test_every_deployment_has_dapr_annotations_for_its_app_id(recorded: Recording) -> None:
     by_name = {p.name: p for p in contract.PROCESSES}
-    for deployment in recorded.of_type(DEPLOYMENT):
+    for deployment in _processes(recorded):
         process = by_name[deployment.inputs["metadata"]["name"]]
         annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
         expected = {
@@ -174,7 +201,7 @@ def test_deployments_read_settings_by_the_contract_names_and_secrets_by_referenc
     recorded: Recording,
 ) -> None:
     secrets = (contract.ENV_DATABASE_URL, contract.ENV_JWT_SECRET, contract.ENV_WEBHOOK_SECRET_KEY)
-    for deployment in [*recorded.of_type(DEPLOYMENT), recorded.named("migrate")]:
+    for deployment in [*_processes(recorded), recorded.named("migrate")]:
         env = {e["name"]: e for e in _containers(deployment)[0]["env"]}  # type: ignore[attr-defined]
         for name in secrets:
             assert "secretKeyRef" in env[name]["valueFrom"], f"{name} is not read from a Secret"
@@ -199,7 +226,8 @@ def test_the_migration_job_precedes_every_deployment(recorded: Recording) -> Non
     migrate = recorded.named("migrate")
     args = migrate.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
     assert tuple(args) == contract.MIGRATE_ARGS, "the Job does not run the migrate command"
-    for deployment in recorded.of_type(DEPLOYMENT):
+    # The lag exporter never touches the database, so it need not wait.
+    for deployment in _processes(recorded):
         assert migrate.urn in deployment.dependencies, (
             f"{deployment.name} can roll before migrating"
         )

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 import app.events.relay
 import app.metrics  # noqa: F401
 import workers.http
+import workers.lag_exporter
 import workers.runtime  # noqa: F401
 from infra.alert_rules import rule_groups
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
@@ -26,7 +27,11 @@ from typer.testing import CliRunner
 from app.contract import (
     DAPR_API_TOKEN_HEADER,
     ENV_DATABASE_URL,
+    ENV_KAFKA_BROKERS,
+    ENV_LAG_POLL_SECONDS,
     ENV_OTLP_ENDPOINT,
+    LAG_EXPORTER,
+    METRIC_CONSUMER_LAG,
     NOTIFIER,
     PUBSUB_NAME,
     RECURRER,
@@ -44,10 +49,11 @@ from tests.integration.conftest import failed
 from tests.support.engines import require_daprd, require_engine, require_kafka
 from tests.support.kafka import KafkaBroker
 from tests.support.otlp import ReceivedSpan, TraceReceiver, receiving_traces
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.scenarios import AFTER_COMPLETION_SERIES
 from tests.support.waiting import wait_until
-from tools.dev.stack import EventPath
+from tools.dev.stack import AppProcess, EventPath
 
 pytestmark = pytest.mark.integration
 
@@ -942,3 +948,82 @@ def test_the_apis_sidecar_holds_no_pubsub_and_so_no_broker_credentials(stack: Ev
     assert published.status_code == 404, (
         f"the API's sidecar reached the broker: {published.status_code} {published.text}"
     )
+
+
+# -- consumer lag ----------------------------------------------------------------------
+
+LAG_BACKLOG = 25
+
+
+@pytest.fixture(scope="module")
+def lag_exporter(stack: EventPath) -> Iterator[AppProcess]:
+    """`taskstream lag-exporter` as its own read-only Kafka user, reading every second."""
+    credentials = stack.broker.dapr_env(LAG_EXPORTER.app_id)
+    exporter = AppProcess(
+        LAG_EXPORTER.name,
+        LAG_EXPORTER.args,
+        port=free_port(),
+        env={
+            ENV_KAFKA_BROKERS: stack.broker.bootstrap_servers,
+            ENV_LAG_POLL_SECONDS: "1",
+            **credentials,
+        },
+        log_path=stack.logs / f"{LAG_EXPORTER.name}.log",
+    )
+    exporter.launch()
+    try:
+        exporter.wait_healthy()
+        yield exporter
+    finally:
+        exporter.stop()
+
+
+def exported_lag(exporter: AppProcess, group: str, topic: str) -> int | None:
+    """The group's lag on `topic`, summed over partitions, as /metrics says (None: not yet)."""
+    text = httpx.get(f"{exporter.url}/metrics", timeout=5).text
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == METRIC_CONSUMER_LAG
+        and sample.labels["group"] == group
+        and sample.labels["topic"] == topic
+    ]
+    return int(sum(found)) if found else None
+
+
+# Stopping and restarting a worker and its sidecar, plus the module's stack when this runs
+# first: past the default 300 s on a loaded machine (it did, at load average ~29).
+@pytest.mark.timeout(600)
+def test_a_stopped_consumer_s_lag_is_exported_and_drains_to_zero_once_it_is_back(
+    stack: EventPath, api: httpx.Client, lag_exporter: AppProcess
+) -> None:
+    recurrer = stack.service(RECURRER.name)
+    user = register(api)
+
+    def lag(group: str) -> int | None:
+        return exported_lag(lag_exporter, group, TASK_EVENTS.name)
+
+    wait_until(lambda: lag(RECURRER.app_id) == 0, timeout=90, what="the recurrer to be caught up")
+    assert ready(lag_exporter.url) == 200, "the exporter reads the broker yet says it is not ready"
+
+    recurrer.stop()
+    try:
+        due = datetime.now(UTC) + timedelta(days=1)
+        for n in range(LAG_BACKLOG):
+            create_task(api, user, title=f"backlog {n}", due_at=due, reminders=[])
+        behind = wait_until(
+            lambda: (value := lag(RECURRER.app_id)) is not None and value >= LAG_BACKLOG and value,
+            timeout=90,
+            what=f"the stopped recurrer's lag to reach {LAG_BACKLOG}",
+        )
+        # The notifier's group read the same events: its lag is its own, and back to 0.
+        wait_until(
+            lambda: lag(NOTIFIER.app_id) == 0, timeout=90, what="the notifier's lag back at 0"
+        )
+    finally:
+        recurrer.start()
+    wait_until(
+        lambda: lag(RECURRER.app_id) == 0, timeout=120, what="the recurrer's lag to drain to 0"
+    )
+    print(f"\nrecurrer {behind} behind while stopped; drained once restarted")

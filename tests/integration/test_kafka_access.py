@@ -15,6 +15,7 @@ from app.contract import NOTIFIER, RECURRER, RELAY, REMINDERS, TASK_EVENTS, TOPI
 from infra import kafka_access
 from tests.support.engines import require_kafka
 from tests.support.kafka import KafkaBroker
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +144,43 @@ def test_a_worker_may_dead_letter_its_own_topics_only(broker: KafkaBroker) -> No
     assert produce_error(recurrer, TASK_EVENTS.dead_letter) is None, "daprd cannot dead-letter"
     error = produce_error(recurrer, REMINDERS.dead_letter)
     assert error == "TOPIC_AUTHORIZATION_FAILED", f"the recurrer wrote reminders-dlq: {error}"
+
+
+@pytest.mark.parametrize("reader", kafka_access.lag_readers(), ids=lambda user: user.process)
+def test_a_lag_reader_sees_offsets_but_reads_and_writes_no_events(
+    broker: KafkaBroker, reader: kafka_access.KafkaUser
+) -> None:
+    """The lag exporter's and KEDA's users: describe is all that reading lag takes."""
+    from workers.lag_exporter import BrokerOffsets, KafkaSettings, Offsets, consumer_groups
+
+    env = broker.dapr_env(reader.name)
+    settings = KafkaSettings(
+        brokers=broker.bootstrap_servers,
+        username=env[kafka_access.ENV_USERNAME],
+        password=env[kafka_access.ENV_PASSWORD],
+        ca_cert=env[kafka_access.ENV_CA_CERT],
+    )
+    # KEDA's user reads the scaled topics only; the exporter's their dead letters too.
+    described = {a.name for a in reader.acls if a.resource == "topic"}
+    groups = {g: tuple(t for t in ts if t in described) for g, ts in consumer_groups().items()}
+    offsets = BrokerOffsets(settings)
+
+    def read() -> Offsets | None:
+        try:
+            return offsets.read(groups)
+        except Exception:  # a fresh broker has no group coordinator at first
+            offsets.close()
+            return None
+
+    try:
+        found = wait_until(read, timeout=60, what=f"{reader.name} to read offsets", every=1)
+    finally:
+        offsets.close()
+    assert found.end[(TASK_EVENTS.name, 0)] >= 0
+    assert set(found.partitions) == described
+
+    config = broker.client_config(user=reader.name)
+    assert produce_error(config, TASK_EVENTS.name) is not None, f"{reader.name} wrote events"
+    assert consume_error(config, TASK_EVENTS.name, NOTIFIER.app_id) is not None, (
+        f"{reader.name} joined the notifier's group and read its events"
+    )

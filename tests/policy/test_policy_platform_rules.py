@@ -189,6 +189,31 @@ def test_an_hpa_on_cpu_with_a_metrics_api_provider_passes(provider: Resource) ->
     assert messages(resources, "hpa-needs-metrics-api") == []
 
 
+def _scaled_object(*triggers: str) -> Resource:
+    return Resource(
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        "notifier",
+        {
+            "metadata": {"name": "notifier"},
+            "spec": {
+                "scaleTargetRef": {"name": "notifier"},
+                "triggers": [{"type": t, "metadata": {}} for t in triggers],
+            },
+        },
+    )
+
+
+def test_a_scaled_object_with_a_cpu_trigger_needs_the_metrics_api() -> None:
+    found = messages([deployment(), pdb(), _scaled_object("kafka", "cpu")], "hpa-needs-metrics-api")
+    assert "metrics.k8s.io" in single(found)
+    with_provider = [deployment(), pdb(), _scaled_object("kafka", "cpu"), METRICS_SERVER]
+    assert messages(with_provider, "hpa-needs-metrics-api") == []
+
+
+def test_a_scaled_object_on_lag_alone_needs_no_metrics_api() -> None:
+    assert messages([deployment(), pdb(), _scaled_object("kafka")], "hpa-needs-metrics-api") == []
+
+
 def test_an_hpa_on_external_metrics_only_needs_no_resource_metrics_api() -> None:
     external = hpa(2)
     external.inputs["spec"]["metrics"] = [{"type": "External", "external": {}}]

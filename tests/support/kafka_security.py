@@ -54,7 +54,7 @@ class BrokerSecurity:
     def create(cls, workdir: Path) -> BrokerSecurity:
         users = {
             user.name: Credentials(user.name, secrets.token_urlsafe(24))
-            for user in kafka_access.users()
+            for user in kafka_access.all_users()
         }
         admin = Credentials(kafka_access.ADMIN_USER, secrets.token_urlsafe(24))
         return cls(make_tls(workdir / "tls"), admin, users)
@@ -136,7 +136,7 @@ def acl_bindings(users: list[kafka_access.KafkaUser] | None = None) -> list[Any]
 
     resource_types: Mapping[str, Any] = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP}
     bindings = []
-    for user in users if users is not None else kafka_access.users():
+    for user in users if users is not None else kafka_access.all_users():
         for acl in user.acls:
             for operation in acl.operations:
                 bindings.append(

@@ -72,7 +72,7 @@ def kafka_stand_ins(broker: KafkaBroker) -> dict[SecretKey, str]:
     """The Secrets the sidecars' Kafka credentials and CA come from, holding the suite's
     broker's: each app user's, and the CA cert-manager would write."""
     made: dict[SecretKey, str] = {}
-    for user in kafka_access.users():
+    for user in kafka_access.all_users():
         env = broker.dapr_env(user.name)
         if not env:
             continue
