@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8200)
     args = parser.parse_args()
-    # The same arguments as `taskstream api` (app.cli._serve).
+    # The same arguments as `taskstream api` (taskstream.cli._serve).
     uvicorn.run(
         build(args.url, args.secret),
         host=args.host,
