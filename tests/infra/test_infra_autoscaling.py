@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from infra.offline import Recording, reveal
 
 from app import contract
 from infra import alert_rules, kafka_access
 from infra.components import autoscaling
 from infra.config_model import ServiceConfig
+from infra.render.recording import Recording, reveal
 from tests.infra.test_infra_eventbus_security import _secret_keys
 
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
