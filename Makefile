@@ -12,7 +12,7 @@ help:
 	@echo "make test       the full test suite (real engines are used where present)"
 	@echo "make test-fast  unit tests only, no real engines"
 	@echo "make lint       ruff check, ruff format --check, mypy"
-	@echo "make engines    build/cache PostgreSQL, Kafka, daprd, Pulumi, actionlint"
+	@echo "make engines    build/cache PostgreSQL, Kafka, daprd, Pulumi, actionlint, promqlcheck"
 	@echo "make event-path the real event path: Kafka, PostgreSQL, 4 processes with daprd"
 	@echo "make bench      run the benchmarks"
 

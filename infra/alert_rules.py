@@ -46,15 +46,17 @@ def _alert(
 
 
 def consumer_lag_expressions(namespace: str) -> dict[str, str]:
-    """The consumer-lag alerts' expressions, by alert name (tested with promtool)."""
+    """The consumer-lag alerts' expressions, by alert name; Prometheus's own PromQL engine
+    evaluates them in tests/infra/test_alert_rules_promql.py."""
     ns = f'namespace="{namespace}"'
     # Each exporter replica reports every partition: one value per partition, then add up.
     lag = f"sum by (group, topic) (max by (group, topic, partition) ({CONSUMER_LAG}{{{ns}}}))"
     return {
         # Above the threshold now, and the least-squares slope over LAG_TREND is not
-        # negative: neither a passing burst nor a backlog being worked off fires.
+        # negative: neither a passing burst nor a backlog being worked off fires. The sum is
+        # an expression, not a selector, so its range is a subquery (one point a minute).
         "TaskstreamConsumerFallingBehind": (
-            f"({lag} > {LAG_THRESHOLD}) and (deriv({lag}[{LAG_TREND}]) >= 0)"
+            f"({lag} > {LAG_THRESHOLD}) and (deriv(({lag})[{LAG_TREND}:1m]) >= 0)"
         ),
         # Without reads the gauges keep their last values, so the alert above would go
         # quiet exactly when it cannot see: say so instead.

@@ -143,7 +143,7 @@ def test_falling_behind_needs_a_backlog_that_is_not_shrinking() -> None:
     )
     assert expr == (
         f"({per_topic} > {alert_rules.LAG_THRESHOLD}) "
-        f"and (deriv({per_topic}[{alert_rules.LAG_TREND}]) >= 0)"
+        f"and (deriv(({per_topic})[{alert_rules.LAG_TREND}:1m]) >= 0)"
     )
     assert alert_rules.LAG_THRESHOLD >= 2 * autoscaling.LAG_TARGET, (
         "the alert would fire before the scaler has asked for a second pod"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Provisions every real engine the suite uses, each from its registry and cached outside
 # the repository (see lib.sh): PostgreSQL, a Kafka broker, daprd, the Pulumi CLI and its
-# plugins, actionlint. Each script is idempotent; a warm cache makes this take seconds.
+# plugins, actionlint, and the PromQL check for the alert rules. Each script is idempotent;
+# a warm cache makes this take seconds.
 set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 engines=("$@")
-[[ ${#engines[@]} -gt 0 ]] || engines=(postgres kafka daprd pulumi actionlint)
+[[ ${#engines[@]} -gt 0 ]] || engines=(postgres kafka daprd pulumi actionlint promqlcheck)
 
 failed=()
 for engine in "${engines[@]}"; do
