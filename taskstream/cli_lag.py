@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from app.contract import ENV_LOG_LEVEL, HTTP_PORT
-from app.logs import configure_logging
 
 
 def lag_exporter(
@@ -16,8 +15,10 @@ def lag_exporter(
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = HTTP_PORT,
 ) -> None:
     """Export each consumer group's lag per topic and partition, read from the broker."""
+    # Imported here, so `taskstream render` and `--help` load none of the service.
     import uvicorn
 
+    from app.logs import configure_logging
     from workers.lag_exporter import create_from_environment
 
     # Not the service's Settings: those demand a database and secrets this process never has.
