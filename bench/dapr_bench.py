@@ -217,7 +217,7 @@ def main() -> None:
         print(table(rows, PHASE_COLUMNS))
     if "drain" in results:
         print(table(results["drain"], DRAIN_COLUMNS))
-    print("\n".join(targets(results)))
+    targets(results)  # each line printed and recorded as it is made
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

@@ -60,9 +60,11 @@ def report(targets: Iterable[Target]) -> list[dict[str, Any]]:
     return [_emit(target.to_json()) for target in targets]
 
 
-def record(name: str, figure: float | None, target: str, unit: str, met: bool) -> None:
-    """A target whose bound is not one number (e.g. ">= 1.0 of the peer"): a verdict given."""
-    _emit({"name": name, "figure": figure, "target": target, "unit": unit, "met": met})
+def record(name: str, figure: float | str | None, target: str, unit: str, met: bool) -> str:
+    """A target whose bound is not one number (e.g. ">= 1.0 of the peer"): a verdict given.
+    Returns the printed line."""
+    line = {"name": name, "figure": figure, "target": target, "unit": unit, "met": met}
+    return _format(_emit(line))
 
 
 def _emit(line: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +79,12 @@ def _emit(line: dict[str, Any]) -> dict[str, Any]:
 def _format(line: dict[str, Any]) -> str:
     unit = f" {line['unit']}" if line.get("unit") else ""
     figure = line["figure"]
-    shown = "n/a" if figure is None else f"{figure:g}{unit}"
+    if figure is None:
+        shown = "n/a"
+    elif isinstance(figure, int | float):
+        shown = f"{figure:g}{unit}"
+    else:
+        shown = f"{figure}{unit}"
     bound = line["target"]
     if "relation" in line:
         bound = f"{line['relation']} {bound:g}{unit}"

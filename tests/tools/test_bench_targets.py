@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bench import targets as bench_targets
 from bench.render_bench import TARGET_MODE, targets
 from bench.targets import Target, report
 
@@ -39,3 +42,17 @@ def test_the_render_bench_holds_a_fresh_render_of_prod_to_1_5_s() -> None:
     ]
     (only,) = targets(rows)
     assert only.line() == "target: render prod, fresh process  2.1 s  <= 1.5 s  missed"
+
+
+def test_a_recorded_verdict_is_printed_and_collected_for_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collected = tmp_path / "targets.jsonl"
+    monkeypatch.setenv(bench_targets.ENV, str(collected))
+    line = bench_targets.record("lost / applied twice", "0 / 1", "0 / 0", "", False)
+    assert line == "target: lost / applied twice  0 / 1  0 / 0  missed"
+    assert capsys.readouterr().out == line + "\n"
+    [summary] = bench_targets.print_summary(collected)
+    assert summary["figure"] == "0 / 1"
+    assert not summary["met"]
+    assert "0 met, 1 missed" in capsys.readouterr().out
