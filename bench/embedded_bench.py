@@ -18,8 +18,6 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +26,15 @@ import sqlalchemy as sa
 
 from app.db import make_engine, run_migrations
 from bench import targets
+from bench.api_bench import database
 from bench.harness import TASKSTREAM, Figures, figures, server, table
 from bench.seed import WORDS, seed_tasks
 from tests.support.accounts import register_user
-from tests.support.postgres import start_server
 
 TARGET_RATE = 200.0
 TARGET_P95_MS = 25.0
 TARGET_P99_MS = 50.0
 SWEEP = (50.0, 100.0, 150.0, 200.0, 300.0)
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'embedded.db'}"
-        return
-    pg = start_server()
-    if pg is None:
-        raise RuntimeError("PostgreSQL binaries not found (tools/engines/postgres.sh)")
-    try:
-        yield pg.create_database(f"embedded_{uuid.uuid4().hex[:8]}")
-    finally:
-        pg.destroy()
 
 
 async def _one(client: httpx.AsyncClient, rng: random.Random, ids: list[str]) -> httpx.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -131,9 +132,9 @@ class App(pulumi.ComponentResource):
             {"api_host": self.api_host, "deployments": [d.metadata.name for d in self.deployments]}
         )
 
-    def _create_process(self, process: contract.Process) -> k8s.apps.v1.Deployment:
+    def _service(self, process: contract.Process) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+        """The process's Service; its metadata and the options its workload shares."""
         args = self._args
-        service = args.services[process.name]
         meta = {
             "name": process.name,
             "namespace": args.namespace,
@@ -146,6 +147,12 @@ class App(pulumi.ComponentResource):
             spec=api(app_workloads.service_spec(process)),
             opts=opts,
         )
+        return meta, opts
+
+    def _create_process(self, process: contract.Process) -> k8s.apps.v1.Deployment:
+        args = self._args
+        service = args.services[process.name]
+        meta, opts = self._service(process)
         # The Job is awaited to completion, so no pod of a new image runs before its schema.
         deployment = k8s.apps.v1.Deployment(
             process.name,
@@ -201,18 +208,7 @@ class App(pulumi.ComponentResource):
         args = self._args
         process = contract.LAG_EXPORTER
         replicas = 2 if args.environment == "prod" else 1
-        meta = {
-            "name": process.name,
-            "namespace": args.namespace,
-            "labels": labels(f"taskstream-{process.name}"),
-        }
-        opts = args.placement.opts(self, depends_on=args.foundation)
-        k8s.core.v1.Service(
-            f"{process.name}-service",
-            metadata=api(meta),
-            spec=api(app_workloads.service_spec(process)),
-            opts=opts,
-        )
+        meta, opts = self._service(process)
         if replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{process.name}-pdb",
