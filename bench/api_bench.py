@@ -25,7 +25,7 @@ from app.models.enums import Priority, TaskStatus
 from app.models.task import Task
 from app.services.search import TaskQuery, _filters, _ordering
 from bench import targets
-from bench.harness import TASKSTREAM, drive, server, table
+from bench.harness import TASKSTREAM, drive, server, server_env, table
 from bench.seed import seed_tasks
 from tests.support.accounts import register_user
 from tests.support.postgres import start_server
@@ -190,13 +190,7 @@ def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
         ):
             engine = make_engine(url)
             run_migrations(engine)
-            env = {
-                "TASKSTREAM_DATABASE_URL": url,
-                # Settings default to prod, which refuses the placeholder signing key.
-                "TASKSTREAM_ENVIRONMENT": "test",
-                "TASKSTREAM_LOG_LEVEL": "WARNING",
-                "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
-            }
+            env = server_env(url)
             other = (lambda suffix: f"{url}_{suffix}") if kind == "sqlite" else (lambda _: url)
             secret = uuid.uuid4().hex * 2
             with (

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from app.db import make_engine, run_migrations
 from bench import targets
 from bench.api_bench import database
-from bench.harness import TASKSTREAM, Figures, figures, server, table
+from bench.harness import TASKSTREAM, Figures, figures, server, server_env, table
 from bench.seed import WORDS, seed_tasks
 from tests.support.accounts import register_user
 
@@ -130,13 +130,7 @@ def run(kind: str, rates: list[float], seconds: float, tasks: int) -> dict[str, 
     ):
         engine = make_engine(url)
         run_migrations(engine)
-        env = {
-            "TASKSTREAM_DATABASE_URL": url,
-            "TASKSTREAM_ENVIRONMENT": "test",
-            "TASKSTREAM_LOG_LEVEL": "WARNING",
-            "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
-            "TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "1000",
-        }
+        env = server_env(url, TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR="1000")
         with server([TASKSTREAM, "run"], env, Path(tmp) / "run.log") as base:
             with httpx.Client(base_url=base) as client:
                 user = register_user(client)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from app.db import make_engine, run_migrations
 from bench import targets
 from bench.api_bench import database
-from bench.harness import TASKSTREAM, server, table
+from bench.harness import TASKSTREAM, server, server_env, table
 from bench.open_loop import (
     P95_TARGET_MS,
     P99_TARGET_MS,
@@ -57,12 +57,7 @@ def run(tasks: int, rate: float, seconds: float, search: bool) -> dict[str, Any]
     ):
         engine = make_engine(url)
         run_migrations(engine)
-        env = {
-            "TASKSTREAM_DATABASE_URL": url,
-            "TASKSTREAM_ENVIRONMENT": "test",
-            "TASKSTREAM_LOG_LEVEL": "WARNING",
-            "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
-        }
+        env = server_env(url)
         with server([TASKSTREAM, "api"], env, Path(tmp) / "api.log") as base:
             headers, owner = _user(base)
             _, other = _user(base)

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from tests.support.http_server import QuietHandler, serving
 from tests.support.ports import LOOPBACK
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
@@ -98,8 +99,8 @@ def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     """Serve a Receiver on 127.0.0.1 until the block ends."""
     receiver = Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers), body))
@@ -107,19 +108,6 @@ def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
             with suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
                 receiver.behaviours.get(self.path, answer(200))(self)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-    server.daemon_threads = True
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, "webhook-receiver", tls) as port:
+        receiver.port = port
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
