@@ -81,10 +81,24 @@ class _RecordingMonitor(mocks.MockMonitor):
         return super().Invoke(request)  # type: ignore[no-untyped-call]
 
 
+def _give_the_thread_a_loop() -> None:
+    """The SDK asks for the thread's current loop (asyncio.get_event_loop). After an
+    `asyncio.run` on this thread there is none, only a marker that one was cleared, and that
+    call raises: start the render on a fresh loop then."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        policy.set_event_loop(policy.new_event_loop())
+
+
 def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recording:
     """Run `infra.program.build` for `config` under the recording mock engine."""
     from infra.program import build
 
+    _give_the_thread_a_loop()
     recording = Recording()
     monitor = _RecordingMonitor(recording)
     pulumi.runtime.set_mocks(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from infra.render.redact import REDACTED, redact
 from infra.render.source import secret_stand_ins
 from infra.render.verdict import check
 from policy.model import Resource
+from tests.infra.render.rendered import ROOT
 
 
 def _secret(value: object) -> dict[str, object]:
@@ -83,3 +87,19 @@ def test_a_privileged_container_fed_to_the_policy_step_is_a_violation() -> None:
     }
     violations = check([Resource("kubernetes:apps/v1:Deployment", "bad", deployment)], "dev")
     assert "no-privilege" in {v.policy for v in violations}, f"not flagged: {violations}"
+
+
+def test_a_render_after_asyncio_run_on_the_same_thread_still_runs(tmp_path: Path) -> None:
+    # asyncio.run leaves the thread without a current loop; the SDK asks for one.
+    probe = (
+        "import asyncio, sys\n"
+        "asyncio.run(asyncio.sleep(0))\n"
+        "from taskstream.cli import main\n"
+        f"sys.argv = ['taskstream', 'render', '--stack', 'local', '--out', {str(tmp_path)!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "plan.json").is_file()
