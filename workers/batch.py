@@ -192,6 +192,10 @@ def _apply_all(
             session.add(InboxEntry(consumer=consumer.name, event_id=item.envelope.id, topic=topic))
             with tracing.consume_span(topic, item.envelope):
                 route.handler(session, item.event, item.envelope)
+                if tracing.enabled():
+                    # Traced, each event's statements run inside its own consume span;
+                    # untraced, one flush sends the whole batch's rows together.
+                    session.flush()
         session.flush()
     except Exception as exc:  # whose failure it was, the careful path finds out
         log.info("%s: a batch on %s goes entry by entry: %s", consumer.name, topic, exc)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import tracing
-from app.contract import ENV_OTLP_ENDPOINT, PUBSUB_NAME
+from app.contract import ENV_OTLP_ENDPOINT, PUBSUB_NAME, TASK_EVENTS, Subscription
 from app.db import make_engine, run_migrations
 from app.events.cloudevent import CloudEvent
 from app.events.models import TaskEvent, TaskSnapshot
@@ -31,6 +31,7 @@ from app.events.publisher import DaprPublisher
 from app.events.relay import OutboxRelay
 from app.main import create_app
 from app.models.events import OutboxEvent
+from app.models.notification import Notification
 from app.settings import Settings
 from taskstream.embedded_bus import EmbeddedPublisher
 from tests.app.test_logs import logging_to, parsed
@@ -40,6 +41,7 @@ from workers.batch import Entry, apply_batch
 from workers.notifier import app as notifier
 from workers.notifier.claims import claim_due_reminders
 from workers.recurrer import app as recurrer
+from workers.runtime import Consumer, Route
 
 
 @pytest.fixture
@@ -258,7 +260,12 @@ def test_a_delivered_cloudevent_s_traceparent_is_the_consume_span_s_parent(
 def test_each_event_of_a_bulk_delivery_continues_its_own_trace(
     spans: InMemorySpanExporter, traced_engine: Engine
 ) -> None:
-    consumer = notifier.build_consumer(traced_engine)
+    def handler(session: Session, event: Any, envelope: CloudEvent) -> None:
+        # A side effect with no query of its own: nothing flushes it but the batch.
+        session.add(Notification(owner_id=event.owner_id, kind="t", title="t"))
+
+    subscription = Subscription(topic=TASK_EVENTS, route="/events/task-events")
+    consumer = Consumer("traced", traced_engine, [Route(subscription, handler)])
     parents = {uuid.uuid4().hex: uuid.uuid4().hex[:16] for _ in range(2)}
     entries = [
         Entry(
@@ -274,8 +281,13 @@ def test_each_event_of_a_bulk_delivery_continues_its_own_trace(
     ]
     answers = apply_batch(consumer, "task-events", entries, forward=lambda _refused: True)
     assert set(answers.values()) == {"SUCCESS"}
-    consumed = [s for s in spans.get_finished_spans() if s.name == "consume task-events"]
+    finished = spans.get_finished_spans()
+    consumed = [s for s in finished if s.name == "consume task-events"]
     assert {_trace_id(s): _parent_id(s) for s in consumed} == parents
+    # Each event's own statements run inside its consume span.
+    for consume in consumed:
+        inserts = [_statement(s) for s in finished if _parent_id(s) == _span_id(consume)]
+        assert any(text.startswith("INSERT INTO notification") for text in inserts), inserts
 
 
 def _deleted_task_event() -> dict[str, Any]:

@@ -94,14 +94,14 @@ def stack(
     try:
         with KafkaBroker() as broker:
             broker.create_topics(TOPICS)
-            tracing = {
+            env = {
                 ENV_OTLP_ENDPOINT: traces.endpoint,
                 # Export within a fifth of a second, not OpenTelemetry's default five.
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
+                # Every test registers its users from 127.0.0.1 against this one API.
+                "TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "1000",
             }
-            with EventPath(
-                database_url=url, broker=broker, workdir=workdir, extra_env=tracing
-            ) as path:
+            with EventPath(database_url=url, broker=broker, workdir=workdir, extra_env=env) as path:
                 yield path
     finally:
         postgres_server.drop_database(name)

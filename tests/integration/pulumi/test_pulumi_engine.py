@@ -154,7 +154,15 @@ def test_the_dev_preview_plans_the_image_build_before_every_workload_that_runs_i
         if "taskstream:platform:App$" in step["urn"]
         and step["newState"]["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")
     }
-    assert sorted(workloads) == ["api", "db-grant", "migrate", "notifier", "recurrer", "relay"]
+    assert sorted(workloads) == [
+        "api",
+        "db-grant",
+        "lag-exporter",
+        "migrate",
+        "notifier",
+        "recurrer",
+        "relay",
+    ]
     early = [name for name, (index, _) in workloads.items() if index < images[0]]
     assert not early, f"planned before the image build: {early}"
     unordered = [name for name, (_, deps) in workloads.items() if image["urn"] not in deps]
