@@ -53,9 +53,9 @@ TEMPO_DATASOURCE_UID = "tempo"
 # The variables an OpenTelemetry SDK reads (opentelemetry.io/docs/specs/otel/protocol/exporter)
 # and the app's own switch for its tracing (app settings, TASKSTREAM_OTLP_ENDPOINT).
 ENV_OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-ENV_OTEL_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 ENV_TASKSTREAM_OTLP_ENDPOINT = "TASKSTREAM_OTLP_ENDPOINT"
-OTLP_PROTOCOL = "http/protobuf"
+# The app's exporter speaks OTLP over HTTP/protobuf only (app/tracing.py), so no protocol
+# variable is set: nothing in the image would read it.
 
 
 def collector_endpoint() -> str:
@@ -68,7 +68,6 @@ def otlp_environment() -> list[Manifest]:
     endpoint = collector_endpoint()
     return [
         {"name": ENV_OTEL_ENDPOINT, "value": endpoint},
-        {"name": ENV_OTEL_PROTOCOL, "value": OTLP_PROTOCOL},
         {"name": ENV_TASKSTREAM_OTLP_ENDPOINT, "value": endpoint},
     ]
 

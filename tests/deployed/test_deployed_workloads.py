@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from pydantic import AliasChoices
 
-from app.contract import PROCESSES, SETTINGS_PREFIX
+from app.contract import (
+    ENV_KAFKA_BROKERS,
+    ENV_KAFKA_CA_CERT,
+    ENV_KAFKA_PASSWORD,
+    ENV_KAFKA_USERNAME,
+    ENV_LAG_POLL_SECONDS,
+    ENV_LOG_LEVEL,
+    LAG_EXPORTER,
+    PROCESSES,
+    SETTINGS_PREFIX,
+)
 from app.settings import Settings
 from tests.support.deployed.environment import Resolver, container_environment
 from tests.support.deployed.objects import RenderedObjects
@@ -37,7 +47,9 @@ def test_the_tier_starts_the_grant_then_the_migration_then_one_pod_per_process(
     objects: RenderedObjects,
 ) -> None:
     jobs = ["job/db-grant", "job/migrate"]
-    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), *jobs])
+    # The lag exporter runs from the same image; it reads the broker, not the database.
+    exporter = f"deployment/{LAG_EXPORTER.name}"
+    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), exporter, *jobs])
     waves = {
         str(w): w.wave for w in objects.workloads() if all(map(from_repository_image, w.containers))
     }
@@ -77,7 +89,8 @@ def test_every_workload_translates_to_the_venvs_console_script_with_its_own_env(
             assert launch.executable == str(HOST_VENV / "bin" / "taskstream"), where
             assert launch.env["HOME"].startswith(str(tmp_path)), f"{where}: HOME not mapped"
             assert launch.cwd.is_dir(), f"{where}: working directory {launch.cwd} missing"
-            assert launch.env[f"{SETTINGS_PREFIX}ENVIRONMENT"], f"{where}: no environment"
+            if workload.name != LAG_EXPORTER.name:  # it reads no Settings, only the broker's
+                assert launch.env[f"{SETTINGS_PREFIX}ENVIRONMENT"], f"{where}: no environment"
 
 
 def test_no_workload_writes_outside_its_mounts_or_runs_as_root(objects: RenderedObjects) -> None:
@@ -119,13 +132,19 @@ def test_every_variable_the_manifests_set_is_one_the_app_reads(
     # pydantic-settings ignores names it does not know, so a renamed variable would silently
     # leave the app on its default. The image's own variables are the only other ones.
     known = setting_variables() | set(repository_image(base_image_env()).env)
+    # The lag exporter reads no Settings; workers/lag_exporter.py reads these by name.
+    exporter_reads = {
+        ENV_KAFKA_BROKERS, ENV_KAFKA_USERNAME, ENV_KAFKA_PASSWORD, ENV_KAFKA_CA_CERT,
+        ENV_LAG_POLL_SECONDS, ENV_LOG_LEVEL,
+    }  # fmt: skip
     unknown = sorted(
         f"{workload}/{container['name']}: {entry['name']}"
         for workload in objects.workloads()
         for container in workload.containers
         if from_repository_image(container)
         for entry in container.get("env", [])
-        if entry["name"] not in known
+        if entry["name"]
+        not in (known | exporter_reads if workload.name == LAG_EXPORTER.name else known)
     )
 
     assert not unknown, f"{objects.stack}: variables no setting reads: {unknown}"

@@ -83,7 +83,7 @@ def test_every_process_sends_spans_to_the_collector(recorded: Recording, stack: 
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env[tracing_specs.ENV_OTEL_ENDPOINT] == endpoint, (stack, deployment.name)
         assert env[tracing_specs.ENV_TASKSTREAM_OTLP_ENDPOINT] == endpoint
-        assert env[tracing_specs.ENV_OTEL_PROTOCOL] == "http/protobuf"
+        assert "OTEL_EXPORTER_OTLP_PROTOCOL" not in env, "a variable nothing in the image reads"
 
 
 def test_grafana_queries_tempo_as_a_data_source(recorded: Recording, stack: str) -> None:

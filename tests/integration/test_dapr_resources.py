@@ -41,13 +41,17 @@ def _brokers_of(component: Manifest) -> str:
 
 
 def _localised(manifest: Manifest, brokers: str) -> Manifest:
-    """A cluster manifest as the local set would hold it: no namespace, the local broker."""
+    """A cluster manifest as the local set would hold it: no namespace, the local broker,
+    and the local tracing (a stack's exporter and sampling rate are the stack's own and are
+    checked in tests/infra/test_infra_tracing.py; a local daprd has no collector)."""
     local = copy.deepcopy(manifest)
     local["metadata"].pop("namespace", None)
     if local["kind"] == "Component":
         for item in local["spec"]["metadata"]:
             if item["name"] == "brokers":
                 item["value"] = brokers
+    if local["kind"] == CONFIGURATION_KIND:
+        local["spec"]["tracing"] = dapr_manifests.configuration()["spec"]["tracing"]
     return local
 
 

@@ -155,15 +155,7 @@ def daprd_env(spec: SidecarSpec, namespace: str, resolver: Resolver) -> dict[str
 
 
 def _secret_value(resolver: Resolver, namespace: str, secret: str, key: str) -> str:
-    """A Secret's key from the render, or, for a Secret cert-manager writes from a rendered
-    Certificate, the test's stand-in (the suite's own CA)."""
-    issued = any(
-        cert.get("metadata", {}).get("namespace") == namespace
-        and cert.get("spec", {}).get("secretName") == secret
-        for cert in resolver.objects.of_kind("Certificate")
-    )
-    if issued:
-        return resolver.test_values(secret, key)
+    """A Secret's key from the render, or the stand-in for one cert-manager writes."""
     value = resolver.lookup("Secret", namespace, secret, key, optional=False)
     assert value is not None
     return value

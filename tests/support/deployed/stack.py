@@ -140,6 +140,10 @@ class DeployedStack:
     def start_deployments(self, brokers: str) -> dict[str, float]:
         """One pod per Deployment, all started before any is waited on, their daprd pointed
         at `brokers`; returns the seconds each probe took to pass."""
+        for component in self.objects.of_kind("Component"):
+            for item in component.get("spec", {}).get("metadata", []):
+                if item.get("name") == "brokers" and item.get("value"):
+                    self.resolver.addresses[str(item["value"])] = brokers
         for namespace in sorted({w.namespace for w in self.workloads if self._dapr(w)}):
             self.resources[namespace] = write_standalone_resources(
                 self.objects,
