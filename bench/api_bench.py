@@ -25,7 +25,7 @@ from app.models.enums import Priority, TaskStatus
 from app.models.task import Task
 from app.services.search import TaskQuery, _filters, _ordering
 from bench import targets
-from bench.harness import TASKSTREAM, drive, server, server_env, table
+from bench.harness import TASKSTREAM, drive, quota_for, server, server_env, table
 from bench.seed import seed_tasks
 from tests.support.accounts import register_user
 from tests.support.postgres import start_server
@@ -190,7 +190,8 @@ def run(kinds: list[str], tasks: int, total: int) -> dict[str, Any]:
         ):
             engine = make_engine(url)
             run_migrations(engine)
-            env = server_env(url)
+            creates = sum(max(total, c * 10) for c in CONCURRENCY)
+            env = server_env(url, **quota_for(tasks, creates))
             other = (lambda suffix: f"{url}_{suffix}") if kind == "sqlite" else (lambda _: url)
             secret = uuid.uuid4().hex * 2
             with (
@@ -301,6 +302,14 @@ def main() -> None:
     record_targets(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    failing = [
+        f"{kind} {row['name']}"
+        for kind, result in results.items()
+        for row in result["rows"]
+        if row.get("errors") or row.get("peer_errors") or row.get("baseline_errors")
+    ]
+    if failing:
+        sys.exit(f"requests failed in: {', '.join(failing)}; those figures measure failures")
 
 
 if __name__ == "__main__":

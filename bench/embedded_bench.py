@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from app.db import make_engine, run_migrations
 from bench import targets
 from bench.api_bench import database
-from bench.harness import TASKSTREAM, Figures, figures, server, server_env, table
+from bench.harness import TASKSTREAM, Figures, figures, quota_for, server, server_env, table
 from bench.seed import WORDS, seed_tasks
 from tests.support.accounts import register_user
 
@@ -130,7 +130,12 @@ def run(kind: str, rates: list[float], seconds: float, tasks: int) -> dict[str, 
     ):
         engine = make_engine(url)
         run_migrations(engine)
-        env = server_env(url, TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR="1000")
+        env = server_env(
+            url,
+            TASKSTREAM_REGISTRATIONS_PER_ADDRESS_PER_HOUR="1000",
+            # Every request of the warm-up and the runs could be a create, at most.
+            **quota_for(tasks, int(sum(rates) * seconds + 100.0)),
+        )
         with server([TASKSTREAM, "run"], env, Path(tmp) / "run.log") as base:
             with httpx.Client(base_url=base) as client:
                 user = register_user(client)
