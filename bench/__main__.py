@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {json.dumps(_machine())}\n")
+    started = _machine()
+    print(f"machine: {json.dumps(started)}\n")
     # Each benchmark appends its target lines here (bench/targets.py); printed at the end.
     target_lines = args.out / "targets.jsonl"
     target_lines.unlink(missing_ok=True)
@@ -90,15 +92,27 @@ def main() -> None:
     if importlib.util.find_spec("bench.render_bench") is not None:
         runs.append(("render", ["bench.render_bench"]))
     failed = []
+    # The load each benchmark started under and how long it ran: what the README notes.
+    timeline: list[dict[str, object]] = []
     for name, module in runs:
         print(f"== {name} ==", flush=True)
+        load, began = os.getloadavg(), time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", *module, "--json", str(args.out / f"{name}.json")], check=False
         )
         if result.returncode:
             failed.append(name)
+        timeline.append(
+            {
+                "name": name,
+                "load_average_before": [round(x, 2) for x in load],
+                "seconds": round(time.monotonic() - began, 1),
+                "exit": result.returncode,
+            }
+        )
         print()
-    (args.out / "machine.json").write_text(json.dumps(_machine(), indent=2))
+    machine = {"start": started, "end": _machine(), "runs": timeline}
+    (args.out / "machine.json").write_text(json.dumps(machine, indent=2))
     print(f"figures written to {args.out}/\n")
     targets.print_summary(target_lines)
     if failed:

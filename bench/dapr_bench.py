@@ -32,7 +32,7 @@ from app.models.events import InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.task import TaskCreate
 from app.services.tasks import create_task
 from bench.events_bench import PHASE_COLUMNS, measure_phases, target
-from bench.harness import table
+from bench.harness import ROOMY_QUOTAS, table
 from tests.support.engines import daprd_path, java_path, kafka_libs
 from tests.support.factories import make_user
 from tests.support.kafka import KafkaBroker
@@ -94,6 +94,7 @@ def drain(
                     session,
                     owner_id=owner,
                     data=TaskCreate(title=f"drain {i}", due_at=due, reminders=["PT1H"]),
+                    quotas=ROOMY_QUOTAS,
                 ).id
                 for i in range(count)
             ]

@@ -29,7 +29,7 @@ from app.services.tasks import create_task
 from app.settings import Settings
 from bench import targets
 from bench.api_bench import database
-from bench.harness import percentiles, table
+from bench.harness import ROOMY_QUOTAS, percentiles, table
 from bench.seed import schedule_reminders
 from taskstream.embedded import embedded_loops
 from taskstream.embedded_bus import EmbeddedPublisher
@@ -70,7 +70,9 @@ def _create_at_rate(
     started = time.perf_counter()
     for i in range(count):
         with Session(engine) as session:
-            create_task(session, owner_id=owner, data=TaskCreate(title=f"event {i}"))
+            create_task(
+                session, owner_id=owner, data=TaskCreate(title=f"event {i}"), quotas=ROOMY_QUOTAS
+            )
             session.commit()
         ahead = started + (i + 1) / per_second - time.perf_counter()
         if ahead > 0:
@@ -82,7 +84,9 @@ def _create_backlog(engine: Engine, owner: uuid.UUID, count: int, _: float) -> d
     """All tasks in one transaction: the bus then drains a backlog as fast as it can."""
     with Session(engine) as session:
         for i in range(count):
-            create_task(session, owner_id=owner, data=TaskCreate(title=f"backlog {i}"))
+            create_task(
+                session, owner_id=owner, data=TaskCreate(title=f"backlog {i}"), quotas=ROOMY_QUOTAS
+            )
         session.commit()
     return utcnow()  # when the whole backlog became visible
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from app.quotas import Quotas
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +56,10 @@ def server_env(url: str, **extra: str) -> dict[str, str]:
         "TASKSTREAM_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         **extra,
     }
+
+
+# For benchmarks that create tasks in-process, as one user, beyond the shipped quota.
+ROOMY_QUOTAS = Quotas(tasks_per_user=10**9)
 
 
 def quota_for(seeded: int, created: int) -> dict[str, str]:

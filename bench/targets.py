@@ -76,7 +76,8 @@ def _emit(line: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
-def _format(line: dict[str, Any]) -> str:
+def parts(line: dict[str, Any]) -> tuple[str, str, str]:
+    """A recorded target as shown: the figure with its unit, the bound, and the verdict."""
     unit = f" {line['unit']}" if line.get("unit") else ""
     figure = line["figure"]
     if figure is None:
@@ -88,7 +89,11 @@ def _format(line: dict[str, Any]) -> str:
     bound = line["target"]
     if "relation" in line:
         bound = f"{line['relation']} {bound:g}{unit}"
-    verdict = "met" if line["met"] else "missed"
+    return shown, str(bound), "met" if line["met"] else "missed"
+
+
+def _format(line: dict[str, Any]) -> str:
+    shown, bound, verdict = parts(line)
     return f"target: {line['name']}  {shown}  {bound}  {verdict}"
 
 
