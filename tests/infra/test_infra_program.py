@@ -29,6 +29,7 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
 def _release(rec: Recording, name: str) -> dict[str, object]:
@@ -195,6 +196,18 @@ def test_every_deployment_has_probes_resources_and_a_non_root_read_only_context(
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True, f"{name} has a writable root"  # type: ignore[index]
             assert context["allowPrivilegeEscalation"] is False, f"{name} can escalate"  # type: ignore[index]
+
+
+def test_every_process_the_lag_exporter_too_is_probed_alike(recorded: Recording) -> None:
+    probes = {
+        deployment.name: {kind: container.get(kind) for kind in PROBES}
+        for deployment in recorded.of_type(DEPLOYMENT)
+        for container in _containers(deployment)
+    }
+    api = probes[contract.API.name]
+    assert all(api.values()), f"the API lacks a probe: {api}"
+    differ = sorted(name for name, probe in probes.items() if probe != api)
+    assert not differ, f"probed unlike the API: {differ}"
 
 
 def test_deployments_read_settings_by_the_contract_names_and_secrets_by_reference(
