@@ -32,6 +32,7 @@ from tests.support.deployed.stack import (
     repository_image,
 )
 from tests.support.deployed.statics import filesystem_findings, identity_findings
+from tests.support.workloads import IMAGE_JOBS, IMAGE_PROCESSES
 
 # Translation only: the pods are built, never started, so no daprd is needed.
 UNUSED_DAPRD = Path("/nonexistent/daprd")
@@ -46,10 +47,9 @@ def started(objects: RenderedObjects) -> list[str]:
 def test_the_tier_starts_the_grant_then_the_migration_then_one_pod_per_process(
     objects: RenderedObjects,
 ) -> None:
-    jobs = ["job/db-grant", "job/migrate"]
-    # The lag exporter runs from the same image; it reads the broker, not the database.
-    exporter = f"deployment/{LAG_EXPORTER.name}"
-    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), exporter, *jobs])
+    expected = sorted(
+        [*(f"deployment/{p.name}" for p in IMAGE_PROCESSES), *(f"job/{j}" for j in IMAGE_JOBS)]
+    )
     waves = {
         str(w): w.wave for w in objects.workloads() if all(map(from_repository_image, w.containers))
     }

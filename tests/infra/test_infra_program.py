@@ -20,6 +20,7 @@ from infra.render.recording import (
 )
 from tests.infra.expected_resources import EXPECTED_RESOURCES
 from tests.infra.stacks import recording
+from tests.support.workloads import IMAGE_PROCESSES
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -87,7 +88,7 @@ def test_prod_runs_three_brokers_with_replication_three() -> None:
 def test_prod_has_pdbs_and_hpas_for_scaled_out_processes() -> None:
     rec = recording("prod")
     pdbs = {r.inputs["metadata"]["name"] for r in rec.of_type(PDB)}
-    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    wanted = {p.name for p in IMAGE_PROCESSES}
     assert pdbs == wanted, f"PDBs cover {pdbs}, not every process"
     hpas = {r.inputs["metadata"]["name"] for r in rec.of_type(HPA)}
     assert "api" in hpas, f"the API does not autoscale: {hpas}"
@@ -145,7 +146,7 @@ def _processes(recorded: Recording) -> list[RecordedResource]:
 
 def test_there_is_one_deployment_per_contract_process(recorded: Recording) -> None:
     names = {d.inputs["metadata"]["name"] for d in recorded.of_type(DEPLOYMENT)}
-    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    wanted = {p.name for p in IMAGE_PROCESSES}
     assert names == wanted, f"deployments {names} differ"
 
 
