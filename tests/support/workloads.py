@@ -13,3 +13,20 @@ IMAGE_JOBS: tuple[str, ...] = (GRANT_JOB, MIGRATE_JOB)
 IMAGE_WORKLOADS: tuple[str, ...] = tuple(
     sorted([*(process.name for process in IMAGE_PROCESSES), *IMAGE_JOBS])
 )
+
+
+def image_process(workload: str) -> contract.Process | None:
+    """The process a workload of the image runs; None for a Job."""
+    return next((p for p in IMAGE_PROCESSES if p.name == workload), None)
+
+
+def reads_settings(workload: str) -> bool:
+    """Whether a workload reads Settings: the Jobs do, and every process that says so."""
+    process = image_process(workload)
+    return process is None or process.reads_settings
+
+
+def own_variables(workload: str) -> frozenset[str]:
+    """The variables a workload reads by name, outside Settings."""
+    process = image_process(workload)
+    return frozenset(process.variables if process is not None else ())
