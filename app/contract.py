@@ -133,6 +133,11 @@ class Process:
     app_id: str
     subscriptions: tuple[Subscription, ...] = ()
     serves_http_api: bool = False
+    # Whether it reads app.settings.Settings, whose TASKSTREAM_* variables the platform sets;
+    # one that does not must be given only `variables`.
+    reads_settings: bool = True
+    # Variables it reads by name, outside Settings.
+    variables: tuple[str, ...] = ()
 
     @property
     def dead_letter_route(self) -> str:
@@ -182,11 +187,21 @@ RECURRER = Process(
 PROCESSES: tuple[Process, ...] = (API, RELAY, NOTIFIER, RECURRER)
 # Reads every consumer group's committed offsets and the topics' ends, and exports the lag.
 # No Dapr app: it talks to the broker as its own read-only user, so it is not in PROCESSES.
+# No Settings either: those demand a database and secrets it never has.
 LAG_EXPORTER = Process(
     name="lag-exporter",
     args=("lag-exporter",),
     port=HTTP_PORT,
     app_id="taskstream-lag-exporter",
+    reads_settings=False,
+    variables=(
+        ENV_KAFKA_BROKERS,
+        ENV_KAFKA_USERNAME,
+        ENV_KAFKA_PASSWORD,
+        ENV_KAFKA_CA_CERT,
+        ENV_LAG_POLL_SECONDS,
+        ENV_LOG_LEVEL,
+    ),
 )
 MIGRATE_ARGS: tuple[str, ...] = ("migrate",)
 # Run as the database's admin before MIGRATE_ARGS, followed by `--role <application role>`.

@@ -67,11 +67,24 @@ def consumer_lag_expressions(namespace: str) -> dict[str, str]:
     }
 
 
+def outbox_expressions(namespace: str) -> dict[str, str]:
+    """The outbox alerts' expressions, by alert name; evaluated like the lag alerts'."""
+    gauge = f'{OUTBOX_OLDEST_PENDING}{{namespace="{namespace}"}}'
+    return {
+        "TaskstreamOutboxLagging": f"max({gauge}) > 60",
+        # Only the relay exports the gauge (0 with the outbox empty). With every relay pod
+        # gone the series is gone too and the alert above can never fire, just when nothing
+        # publishes: say so instead.
+        "TaskstreamOutboxUnknown": f"absent({gauge})",
+    }
+
+
 def rule_groups(namespace: str) -> list[dict[str, Any]]:
     """The groups of the taskstream PrometheusRule, scoped to the app namespace."""
     ns = f'namespace="{namespace}"'
     dead_letters = "|".join(topic.dead_letter for topic in contract.TOPICS)
     lag_alerts = consumer_lag_expressions(namespace)
+    outbox_alerts = outbox_expressions(namespace)
     return [
         {
             "name": "taskstream-api",
@@ -99,10 +112,19 @@ def rule_groups(namespace: str) -> list[dict[str, Any]]:
             "rules": [
                 _alert(
                     "TaskstreamOutboxLagging",
-                    f"max({OUTBOX_OLDEST_PENDING}{{{ns}}}) > 60",
+                    outbox_alerts["TaskstreamOutboxLagging"],
                     "5m",
                     "critical",
                     "The oldest unpublished outbox event is more than a minute old.",
+                    "the-relay-is-behind",
+                ),
+                _alert(
+                    "TaskstreamOutboxUnknown",
+                    outbox_alerts["TaskstreamOutboxUnknown"],
+                    "5m",
+                    "critical",
+                    "No relay reports the outbox's age; the outbox alert is blind and "
+                    "events may not be published.",
                     "the-relay-is-behind",
                 ),
                 _alert(

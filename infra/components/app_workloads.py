@@ -129,6 +129,37 @@ def _security_context() -> Manifest:
     }
 
 
+def _image_container(name: str, image: str, args: list[str]) -> Manifest:
+    """A container of the image: the CLI's arguments, locked down, temp files in `tmp`."""
+    return {
+        "name": name,
+        "image": image,
+        "args": args,
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+    }
+
+
+def _process_container(process: contract.Process, image: str) -> Manifest:
+    """A long-running process's container: its port and the probes every process answers.
+
+    The startup probe holds the others back while a pod starts; liveness then restarts a
+    process that stopped answering, readiness takes one out of its Service meanwhile.
+    """
+    probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
+    return {
+        **_image_container(process.name, image, list(process.args)),
+        "ports": [{"name": "http", "containerPort": process.port}],
+        "readinessProbe": {
+            "httpGet": {"path": contract.READY_PATH, "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
+        "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
+    }
+
+
 def _pod_spec(
     containers: list[Manifest],
     *,
@@ -170,27 +201,14 @@ def deployment_spec(
     node_selector: Mapping[str, str] | None = None,
 ) -> Manifest:
     """A Deployment spec with Dapr annotations, probes, resources and topology spread."""
-    probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
     container = {
-        "name": process.name,
-        "image": image,
-        "args": list(process.args),
-        "ports": [{"name": "http", "containerPort": process.port}],
+        **_process_container(process, image),
         # The injector gives these to daprd only; the app needs them as well.
         "env": [*env, pool_environment(service.db_pool), *dapr_token_environment()],
-        "readinessProbe": {
-            "httpGet": {"path": contract.READY_PATH, "port": "http"},
-            "periodSeconds": 5,
-            "failureThreshold": 3,
-        },
-        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
-        "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
         "resources": {
             "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
             "limits": {"cpu": service.cpu_limit, "memory": service.memory_limit},
         },
-        "securityContext": _security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }
     pod_labels = {**labels(f"taskstream-{process.name}"), **selector(process)}
     return {
@@ -317,16 +335,12 @@ def _job_spec(
     node_selector: Mapping[str, str] | None,
 ) -> Manifest:
     container = {
-        "name": name,
-        "image": image,
-        "args": args,
+        **_image_container(name, image, args),
         "env": [*env, pool_environment(JOB_DB_POOL)],
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
         },
-        "securityContext": _security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }
     return {
         "backoffLimit": 4,
@@ -423,22 +437,10 @@ def lag_exporter_spec(
     """The exporter's Deployment spec. Each replica reads the same offsets, so the alerts
     take the max per partition before they add partitions up."""
     process = contract.LAG_EXPORTER
-    probe = {"httpGet": {"path": contract.HEALTH_PATH, "port": "http"}, "periodSeconds": 10}
     container = {
-        "name": process.name,
-        "image": image,
-        "args": list(process.args),
-        "ports": [{"name": "http", "containerPort": process.port}],
+        **_process_container(process, image),
         "env": lag_exporter_environment(brokers),
-        "readinessProbe": {
-            "httpGet": {"path": contract.READY_PATH, "port": "http"},
-            "periodSeconds": 10,
-            "failureThreshold": 3,
-        },
-        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
         "resources": LAG_EXPORTER_RESOURCES,
-        "securityContext": _security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
     }
     return {
         "replicas": replicas,

@@ -49,10 +49,12 @@ def _predecessors(resource: RecordedResource, known: Iterable[str]) -> set[str]:
 
 
 def dependency_order(recording: Recording) -> list[Step]:
-    """A topological order by parent, provider and dependencies, stable in registration order.
+    """A topological order by parent, provider and dependencies, the same on every render.
 
     The wave is the length of the longest chain of predecessors, so everything in wave n
-    only waits for waves before it; a cycle (which the engine would reject) raises.
+    only waits for waves before it; a cycle (which the engine would reject) raises. Within
+    a wave the order is by component, type, name and URN: the program registers resources
+    as their inputs resolve, in an order that differs from one run to the next.
     """
     resources = recording.resources
     urns = [r.urn for r in resources]
@@ -68,6 +70,7 @@ def dependency_order(recording: Recording) -> list[Step]:
             wave[r.urn] = 1 + max((wave[u] for u in before[r.urn]), default=-1)
         pending = [r for r in pending if r.urn not in wave]
     component = components(recording)
-    position = {urn: index for index, urn in enumerate(urns)}
-    ordered = sorted(resources, key=lambda r: (wave[r.urn], position[r.urn]))
+    ordered = sorted(
+        resources, key=lambda r: (wave[r.urn], component[r.urn], r.type, r.name, r.urn)
+    )
     return [Step(wave[r.urn], component[r.urn], r.type, r.name) for r in ordered]

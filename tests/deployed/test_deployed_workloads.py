@@ -8,17 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import AliasChoices
 
-from app.contract import (
-    ENV_KAFKA_BROKERS,
-    ENV_KAFKA_CA_CERT,
-    ENV_KAFKA_PASSWORD,
-    ENV_KAFKA_USERNAME,
-    ENV_LAG_POLL_SECONDS,
-    ENV_LOG_LEVEL,
-    LAG_EXPORTER,
-    PROCESSES,
-    SETTINGS_PREFIX,
-)
+from app.contract import PROCESSES, SETTINGS_PREFIX
 from app.settings import Settings
 from tests.support.deployed.environment import Resolver, container_environment
 from tests.support.deployed.objects import RenderedObjects
@@ -32,6 +22,12 @@ from tests.support.deployed.stack import (
     repository_image,
 )
 from tests.support.deployed.statics import filesystem_findings, identity_findings
+from tests.support.workloads import (
+    IMAGE_JOBS,
+    IMAGE_PROCESSES,
+    own_variables,
+    reads_settings,
+)
 
 # Translation only: the pods are built, never started, so no daprd is needed.
 UNUSED_DAPRD = Path("/nonexistent/daprd")
@@ -46,10 +42,9 @@ def started(objects: RenderedObjects) -> list[str]:
 def test_the_tier_starts_the_grant_then_the_migration_then_one_pod_per_process(
     objects: RenderedObjects,
 ) -> None:
-    jobs = ["job/db-grant", "job/migrate"]
-    # The lag exporter runs from the same image; it reads the broker, not the database.
-    exporter = f"deployment/{LAG_EXPORTER.name}"
-    expected = sorted([*(f"deployment/{p.name}" for p in PROCESSES), exporter, *jobs])
+    expected = sorted(
+        [*(f"deployment/{p.name}" for p in IMAGE_PROCESSES), *(f"job/{j}" for j in IMAGE_JOBS)]
+    )
     waves = {
         str(w): w.wave for w in objects.workloads() if all(map(from_repository_image, w.containers))
     }
@@ -89,8 +84,8 @@ def test_every_workload_translates_to_the_venvs_console_script_with_its_own_env(
             assert launch.executable == str(HOST_VENV / "bin" / "taskstream"), where
             assert launch.env["HOME"].startswith(str(tmp_path)), f"{where}: HOME not mapped"
             assert launch.cwd.is_dir(), f"{where}: working directory {launch.cwd} missing"
-            if workload.name != LAG_EXPORTER.name:  # it reads no Settings, only the broker's
-                assert launch.env[f"{SETTINGS_PREFIX}ENVIRONMENT"], f"{where}: no environment"
+            if reads_settings(workload.name):
+                assert launch.env.get(f"{SETTINGS_PREFIX}ENVIRONMENT"), f"{where}: no environment"
 
 
 def test_no_workload_writes_outside_its_mounts_or_runs_as_root(objects: RenderedObjects) -> None:
@@ -130,24 +125,25 @@ def test_every_variable_the_manifests_set_is_one_the_app_reads(
     objects: RenderedObjects,
 ) -> None:
     # pydantic-settings ignores names it does not know, so a renamed variable would silently
-    # leave the app on its default. The image's own variables are the only other ones.
-    known = setting_variables() | set(repository_image(base_image_env()).env)
-    # The lag exporter reads no Settings; workers/lag_exporter.py reads these by name.
-    exporter_reads = {
-        ENV_KAFKA_BROKERS, ENV_KAFKA_USERNAME, ENV_KAFKA_PASSWORD, ENV_KAFKA_CA_CERT,
-        ENV_LAG_POLL_SECONDS, ENV_LOG_LEVEL,
-    }  # fmt: skip
+    # leave the app on its default. Beside the image's own, a workload reads Settings' unless
+    # its contract.Process says it does not, and the variables that Process names.
+    image = set(repository_image(base_image_env()).env)
+    settings = setting_variables()
+
+    def known(workload: str) -> set[str]:
+        read = settings if reads_settings(workload) else set()
+        return image | read | own_variables(workload)
+
     unknown = sorted(
         f"{workload}/{container['name']}: {entry['name']}"
         for workload in objects.workloads()
         for container in workload.containers
         if from_repository_image(container)
         for entry in container.get("env", [])
-        if entry["name"]
-        not in (known | exporter_reads if workload.name == LAG_EXPORTER.name else known)
+        if entry["name"] not in known(workload.name)
     )
 
-    assert not unknown, f"{objects.stack}: variables no setting reads: {unknown}"
+    assert not unknown, f"{objects.stack}: variables nothing reads: {unknown}"
 
 
 def _values(objects: RenderedObjects) -> Resolver:

@@ -23,6 +23,7 @@ from tests.support.engines import cache_root, require_engine
 NS = 'namespace="taskstream"'
 LAG = contract.METRIC_CONSUMER_LAG
 FAILURES = contract.METRIC_CONSUMER_LAG_READ_FAILURES
+OUTBOX = contract.METRIC_OUTBOX_OLDEST_PENDING
 
 
 def _binary() -> Path:
@@ -125,23 +126,46 @@ def test_lag_unknown_fires_when_the_series_vanish_or_reads_keep_failing(tmp_path
 
 
 def test_the_outbox_alert_reads_the_relays_gauge(tmp_path: Path) -> None:
-    rules = {
-        rule["alert"]: rule
-        for group in alert_rules.rule_groups("taskstream")
-        for rule in group["rules"]
-    }
-    expr = rules["TaskstreamOutboxLagging"]["expr"]
-    gauge = contract.METRIC_OUTBOX_OLDEST_PENDING
+    expr = alert_rules.outbox_expressions("taskstream")["TaskstreamOutboxLagging"]
     script = "\n".join(
         [
             "load 1m",
-            f'  {gauge}{{{NS},pod="relay-a"}} 0+0x10',
-            f'  {gauge}{{{NS},pod="relay-b"}} 0+15x10',
+            f'  {OUTBOX}{{{NS},pod="relay-a"}} 0+0x10',
+            f'  {OUTBOX}{{{NS},pod="relay-b"}} 0+15x10',
             "",
             f"eval instant at 10m {expr}",
             "  {} 150",
             "",
             f"eval instant at 3m {expr}",
+            "",
+        ]
+    )
+    _run(script, tmp_path)
+
+
+def test_outbox_unknown_fires_when_no_relay_reports_and_not_while_one_does(
+    tmp_path: Path,
+) -> None:
+    expr = alert_rules.outbox_expressions("taskstream")["TaskstreamOutboxUnknown"]
+    script = "\n".join(
+        [
+            "load 1m",
+            # A relay reporting an empty outbox: quiet.
+            f'  {OUTBOX}{{{NS},pod="relay-a"}} 0+0x10',
+            "",
+            f"eval instant at 10m {expr}",
+            "",
+            "clear",
+            "load 1m",
+            # Only another namespace's relay, and our relay gone after 3 minutes (a
+            # series is stale 5 minutes after its last sample): fires, once.
+            f'  {OUTBOX}{{namespace="other",pod="relay-a"}} 0+0x20',
+            f'  {OUTBOX}{{{NS},pod="relay-a"}} 0+0x3',
+            "",
+            f"eval instant at 5m {expr}",
+            "",
+            f"eval instant at 20m {expr}",
+            f"  {{{NS}}} 1",
             "",
         ]
     )

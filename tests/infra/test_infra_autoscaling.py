@@ -126,7 +126,12 @@ def test_every_stack_alerts_on_consumer_and_outbox_lag_with_a_runbook(
         assert name in rules, f"{stack}: no {name}"
     outbox = rules["TaskstreamOutboxLagging"]
     assert contract.METRIC_OUTBOX_OLDEST_PENDING in str(outbox["expr"])
-    for name in ("TaskstreamConsumerFallingBehind", "TaskstreamOutboxLagging"):
+    for name in (
+        "TaskstreamConsumerFallingBehind",
+        "TaskstreamConsumerLagUnknown",
+        "TaskstreamOutboxLagging",
+        "TaskstreamOutboxUnknown",
+    ):
         annotations = rules[name]["annotations"]
         assert isinstance(annotations, dict)
         path, anchor = annotations["runbook_url"].split("#")

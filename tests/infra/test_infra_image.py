@@ -21,6 +21,7 @@ from infra.render.offline import run_offline
 from infra.render.recording import RecordedResource, Recording, is_secret, reveal
 from tests.infra.expected_resources import DOCKER_CREDENTIALS
 from tests.infra.stacks import ROOT, recording, stack_config
+from tests.support.workloads import IMAGE_WORKLOADS
 
 IMAGE = "docker-build:index:Image"
 # Both stacks use the registry dev creates under its generated name (the mock's suffix).
@@ -118,15 +119,7 @@ def test_every_workload_that_runs_the_image_waits_for_its_build_and_runs_its_dig
     (image,) = rec.of_type(IMAGE)
     workloads = app_workloads(rec)
     names = sorted(r.name for r in workloads)
-    assert names == [
-        "api",
-        "db-grant",
-        "lag-exporter",
-        "migrate",
-        "notifier",
-        "recurrer",
-        "relay",
-    ], names
+    assert names == list(IMAGE_WORKLOADS), names
     late = [r.name for r in workloads if image.urn not in r.dependencies]
     assert not late, f"not ordered after the image build: {late}"
     # The mock engine answers a push with ref = first tag + "@" + digest, as the provider does.

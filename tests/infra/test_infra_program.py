@@ -20,6 +20,7 @@ from infra.render.recording import (
 )
 from tests.infra.expected_resources import EXPECTED_RESOURCES
 from tests.infra.stacks import recording
+from tests.support.workloads import IMAGE_PROCESSES
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -29,6 +30,7 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
 def _release(rec: Recording, name: str) -> dict[str, object]:
@@ -86,7 +88,7 @@ def test_prod_runs_three_brokers_with_replication_three() -> None:
 def test_prod_has_pdbs_and_hpas_for_scaled_out_processes() -> None:
     rec = recording("prod")
     pdbs = {r.inputs["metadata"]["name"] for r in rec.of_type(PDB)}
-    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    wanted = {p.name for p in IMAGE_PROCESSES}
     assert pdbs == wanted, f"PDBs cover {pdbs}, not every process"
     hpas = {r.inputs["metadata"]["name"] for r in rec.of_type(HPA)}
     assert "api" in hpas, f"the API does not autoscale: {hpas}"
@@ -144,7 +146,7 @@ def _processes(recorded: Recording) -> list[RecordedResource]:
 
 def test_there_is_one_deployment_per_contract_process(recorded: Recording) -> None:
     names = {d.inputs["metadata"]["name"] for d in recorded.of_type(DEPLOYMENT)}
-    wanted = {p.name for p in (*contract.PROCESSES, contract.LAG_EXPORTER)}
+    wanted = {p.name for p in IMAGE_PROCESSES}
     assert names == wanted, f"deployments {names} differ"
 
 
@@ -195,6 +197,18 @@ def test_every_deployment_has_probes_resources_and_a_non_root_read_only_context(
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True, f"{name} has a writable root"  # type: ignore[index]
             assert context["allowPrivilegeEscalation"] is False, f"{name} can escalate"  # type: ignore[index]
+
+
+def test_every_process_the_lag_exporter_too_is_probed_alike(recorded: Recording) -> None:
+    probes = {
+        deployment.name: {kind: container.get(kind) for kind in PROBES}
+        for deployment in recorded.of_type(DEPLOYMENT)
+        for container in _containers(deployment)
+    }
+    api = probes[contract.API.name]
+    assert all(api.values()), f"the API lacks a probe: {api}"
+    differ = sorted(name for name, probe in probes.items() if probe != api)
+    assert not differ, f"probed unlike the API: {differ}"
 
 
 def test_deployments_read_settings_by_the_contract_names_and_secrets_by_reference(

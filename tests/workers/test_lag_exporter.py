@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import pytest
 from fastapi.testclient import TestClient
@@ -104,3 +104,30 @@ def test_settings_say_which_variables_are_missing() -> None:
                 contract.ENV_KAFKA_PASSWORD: "p",
             }
         )
+
+
+class _Watched(Mapping[str, str]):
+    """An environment that notes every name looked up in it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.asked: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return self.values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def test_the_exporter_reads_no_settings_only_the_variables_its_process_names() -> None:
+    named = set(contract.LAG_EXPORTER.variables)
+    env = _Watched({name: "x" for name in named if name != contract.ENV_LAG_POLL_SECONDS})
+    KafkaSettings.from_environment(env)
+    assert env.asked, "nothing was read through the environment given"
+    assert env.asked <= named, f"read, not in contract.LAG_EXPORTER.variables: {env.asked - named}"
+    assert not contract.LAG_EXPORTER.reads_settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,19 @@ def test_dependencies_come_before_their_dependents_in_waves() -> None:
     assert [(s.name, s.wave) for s in steps] == [("a", 0), ("b", 1), ("c", 2)], (
         f"wrong order: {steps}"
     )
+
+
+def test_the_order_within_a_wave_does_not_depend_on_registration_order() -> None:
+    root = _resource("root")
+    wave = [_resource(name, parent=root.urn) for name in ("delta", "alpha", "charlie", "bravo")]
+    last = _resource("last", deps=tuple(r.urn for r in wave))
+    resources = [root, *wave, last]
+    orders = set()
+    for seed in range(6):
+        shuffled = list(resources)
+        random.Random(seed).shuffle(shuffled)
+        orders.add(tuple(s.name for s in dependency_order(Recording(resources=shuffled))))
+    assert orders == {("root", "alpha", "bravo", "charlie", "delta", "last")}, orders
 
 
 def test_a_dependency_cycle_is_reported_with_the_resources_in_it() -> None:

@@ -23,6 +23,7 @@ from tests.infra.stacks import STACKS
 from tests.integration.pulumi.conftest import OWNER_REGISTRY, FakeInternet, make_project
 from tests.support.engines import REPO_ROOT
 from tests.support.pulumi import Project, Run
+from tests.support.workloads import IMAGE_WORKLOADS
 
 pytestmark = pytest.mark.integration
 
@@ -154,15 +155,7 @@ def test_the_dev_preview_plans_the_image_build_before_every_workload_that_runs_i
         if "taskstream:platform:App$" in step["urn"]
         and step["newState"]["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")
     }
-    assert sorted(workloads) == [
-        "api",
-        "db-grant",
-        "lag-exporter",
-        "migrate",
-        "notifier",
-        "recurrer",
-        "relay",
-    ]
+    assert sorted(workloads) == list(IMAGE_WORKLOADS)
     early = [name for name, (index, _) in workloads.items() if index < images[0]]
     assert not early, f"planned before the image build: {early}"
     unordered = [name for name, (_, deps) in workloads.items() if image["urn"] not in deps]
