@@ -61,8 +61,9 @@ MODULES: Mapping[str, frozenset[str]] = {
     "pulumi_kubernetes.meta.v1": frozenset(),
 }
 
-# Every package keeps its shared input, output and enum types: kinds refer to them, across
-# groups too (`_core.v1.PodTemplateSpecArgs` from apps/v1), and so do the type hints Pulumi reads.
+# Every package keeps its shared input and enum types (its `outputs` module is not a star
+# import, so it stays anyway): kinds refer to them, across groups too
+# (`_core.v1.PodTemplateSpecArgs` from apps/v1), and so do the type hints Pulumi reads.
 SHARED = frozenset({"_enums", "_inputs"})
 
 
@@ -71,12 +72,16 @@ class MissingModuleError(AttributeError):
 
 
 @dataclass
-class _Parts:
-    kept: CodeType | None  # the `__init__` without the left-out star imports; None once run
-    rest: CodeType | None  # the left-out star imports; None once run
+class _Init:
+    """A lean package's `__init__`: the part that runs on first use, and the rest."""
+
+    path: Path
+    keep: frozenset[str]
+    ran: bool = False
+    rest: CodeType | None = None  # the left-out star imports, until they run
 
 
-_PARTS: dict[str, _Parts] = {}
+_INITS: dict[str, _Init] = {}
 _strict = False
 _missed: list[str] = []
 
@@ -85,18 +90,19 @@ class LeanPackage(ModuleType):
     """A generated SDK package whose `__init__` runs without the modules the program skips."""
 
     def __getattr__(self, name: str) -> Any:
-        parts = _PARTS.get(self.__name__)
+        init = _INITS.get(self.__name__)
         # Dunder probes (pickle, inspect) load nothing.
-        if parts is None or (name.startswith("__") and name.endswith("__")):
+        if init is None or (name.startswith("__") and name.endswith("__")):
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-        if parts.kept is not None:
-            code, parts.kept = parts.kept, None
-            exec(code, self.__dict__)  # noqa: S102 - the package's own `__init__`, filtered
+        if not init.ran:
+            init.ran = True
+            kept, init.rest = _split(init.path, init.keep)
+            exec(kept, self.__dict__)  # noqa: S102 - the package's own `__init__`, filtered
             if name in self.__dict__:
                 return self.__dict__[name]
         # The import system's probe for a submodule (`from . import outputs`) loads nothing
         # either: it imports that module next.
-        if parts.rest is not None and not self._has(name):
+        if init.rest is not None and not self._has(name):
             if _strict:
                 _missed.append(f"{self.__name__}.{name}")
                 raise MissingModuleError(
@@ -104,8 +110,8 @@ class LeanPackage(ModuleType):
                     f"the modules of {self.__name__} the program uses; add the one "
                     f"that defines {name}"
                 )
-            code, parts.rest = parts.rest, None
-            exec(code, self.__dict__)  # noqa: S102 - the rest of the package's own `__init__`
+            rest, init.rest = init.rest, None
+            exec(rest, self.__dict__)  # noqa: S102 - the rest of the package's own `__init__`
             if name in self.__dict__:
                 return self.__dict__[name]
         raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
@@ -139,8 +145,7 @@ def _install(package: str, keep: frozenset[str]) -> None:
     assert spec is not None, f"{init} is a file spec_from_file_location accepts"
     module = importlib.util.module_from_spec(spec)
     module.__class__ = LeanPackage
-    kept, rest = _split(init, keep)
-    _PARTS[package] = _Parts(kept, rest)
+    _INITS[package] = _Init(init, keep)
     sys.modules[package] = module
     parent, _, child = package.rpartition(".")
     if parent and parent in sys.modules:
