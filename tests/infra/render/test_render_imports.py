@@ -35,23 +35,29 @@ def test_the_render_path_imports_none_of_the_service() -> None:
     assert loaded.isdisjoint(SERVICE_ONLY), sorted(loaded & set(SERVICE_ONLY))
 
 
-def test_a_fresh_render_loads_only_the_sdk_modules_the_program_uses(tmp_path: Path) -> None:
-    # pulumi_digitalocean's own __init__ imports 184 modules; helm/v3's pulls in `requests`.
+def test_a_fresh_render_loads_only_the_sdk_modules_it_uses_and_none_of_the_service(
+    tmp_path: Path,
+) -> None:
+    # pulumi_digitalocean's own __init__ imports 184 modules, helm/v3's pulls in `requests`,
+    # and typer would coerce the options through pydantic.
     probe = (
         "import sys, json\n"
-        "from pathlib import Path\n"
+        "from taskstream.cli import main\n"
+        f"sys.argv = ['taskstream', 'render', '--stack', 'prod', '--out', {str(tmp_path)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
         "from infra import lean_sdk\n"
-        "from infra.render.run import render\n"
-        f"render('prod', Path({str(tmp_path)!r}), Path('.'))\n"
         "print(json.dumps({p: sorted(lean_sdk.loaded(p)) for p in lean_sdk.MODULES}))\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'requests')))\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    loaded_lines = result.stdout.splitlines()
-    loaded, requests = json.loads(loaded_lines[-2]), json.loads(loaded_lines[-1])
+    *_, sdk_line, modules_line = result.stdout.splitlines()
+    loaded, top_level = json.loads(sdk_line), set(json.loads(modules_line))
     # Besides what MODULES keeps: the shared types, the SDK's helpers and the lazy config.
     support = lean_sdk.SHARED | {"outputs", "_utilities", "_tables", "config"}
     extra = {
@@ -59,7 +65,8 @@ def test_a_fresh_render_loads_only_the_sdk_modules_the_program_uses(tmp_path: Pa
         for package, modules in loaded.items()
     }
     assert not any(extra.values()), f"loaded beyond infra/lean_sdk.py MODULES: {extra}"
-    assert requests == [], f"the render imported {requests}"
+    unwanted = top_level & {"requests", *SERVICE_ONLY}
+    assert not unwanted, f"the render imported {sorted(unwanted)}"
 
 
 def test_the_render_command_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
