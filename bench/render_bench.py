@@ -1,4 +1,5 @@
-"""How long `taskstream render` takes per stack: as a fresh process and warm in-process.
+"""How long `taskstream render` takes per stack, as a fresh process and warm in-process, and
+whose imports a fresh render of prod spends its time on (docs/render.md, "How fast").
 
 `uv run python -m bench.render_bench [--repeat N] [--json PATH]`
 """
