@@ -1,4 +1,5 @@
-"""How long `taskstream render` takes per stack: as a fresh process and warm in-process.
+"""How long `taskstream render` takes per stack, as a fresh process and warm in-process, and
+whose imports a fresh render of prod spends its time on (docs/render.md, "How fast").
 
 `uv run python -m bench.render_bench [--repeat N] [--json PATH]`
 """
@@ -12,8 +13,10 @@ import re
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.harness import REPO, TASKSTREAM, table
@@ -24,6 +27,23 @@ STACKS = ("dev", "prod")
 TARGET_SECONDS = {"prod": 1.5}
 TARGET_MODE = "cli, bytecode cached"
 _SELF_REPORTED = re.compile(r"rendered \S+ in (\d+\.\d+) s")
+_IMPORT_TIME = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
+# Who a fresh render's imports belong to, by top-level package (docs/render.md, "How fast").
+IMPORT_GROUPS = {
+    "pulumi_digitalocean": "SDK digitalocean",
+    "pulumi_kubernetes": "SDK kubernetes",
+    "pulumi_random": "SDK random, docker-build",
+    "pulumi_docker_build": "SDK random, docker-build",
+    **dict.fromkeys(
+        ("pulumi", "grpc", "google", "opentelemetry", "dill", "semver", "parver"),
+        "pulumi core (grpc, protobuf, otel)",
+    ),
+    **dict.fromkeys(
+        ("typer", "pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
+        "command line (typer, pydantic)",
+    ),
+    **dict.fromkeys(("infra", "policy", "taskstream", "app"), "ours"),
+}
 
 
 def _children_cpu() -> float:
@@ -52,6 +72,27 @@ def _cli_once(stack: str, out: Path, env: dict[str, str]) -> tuple[float, float,
     reported = _SELF_REPORTED.search(result.stdout)
     printed = float(reported.group(1)) if reported else float("nan")
     return wall, _children_cpu() - cpu, printed
+
+
+def import_profile(stack: str, out: Path, env: dict[str, str]) -> list[dict[str, object]]:
+    """One fresh render under `python -X importtime`: each import's own time, summed per
+    group; the rest of the process is running the program and writing the files."""
+    command = [sys.executable, "-X", "importtime", TASKSTREAM, "render", "--stack", stack]
+    result = subprocess.run(
+        [*command, "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SystemExit(f"render {stack} failed ({result.returncode}):\n{result.stderr}")
+    micros: Counter[str] = Counter()
+    modules: Counter[str] = Counter()
+    for own, name in _IMPORT_TIME.findall(result.stderr):
+        group = IMPORT_GROUPS.get(name.split(".")[0], "standard library, other")
+        micros[group] += int(own)
+        modules[group] += 1
+    return [
+        {"imports of": group, "modules": modules[group], "import_s": round(us / 1e6, 2)}
+        for group, us in micros.most_common()
+    ]
 
 
 def _in_process(stack: str, out: Path, repeat: int) -> tuple[list[float], list[float]]:
@@ -135,9 +176,22 @@ def main() -> None:
     columns.append("target_s")
     print(f"render, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}")
     print(table(rows, columns))
+    with tempfile.TemporaryDirectory(prefix="render-bench-") as scratch:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(scratch) / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        import_profile("prod", Path(scratch) / "warmup", env)  # compiles the bytecode
+        imports = import_profile("prod", Path(scratch) / "prod", env)
+    print("\nprod, fresh process, own import time per group (`python -X importtime`):")
+    print(table(imports, ["imports of", "modules", "import_s"]))
     met = report(targets(rows))
     figures = json.dumps(
-        {"render": rows, "targets": met, "load_average": os.getloadavg()}, indent=2
+        {
+            "render": rows,
+            "prod_imports": imports,
+            "targets": met,
+            "load_average": os.getloadavg(),
+        },
+        indent=2,
     )
     print(figures)
     if args.json:

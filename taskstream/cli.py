@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +13,8 @@ from app import tracing
 from app.contract import HTTP_PORT
 from taskstream.cli_dlq import dlq
 from taskstream.cli_lag import lag_exporter
+from taskstream.cli_render import plain_options
+from taskstream.cli_render import render as render_platform
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -171,12 +174,15 @@ def render(
     ] = Path("."),
 ) -> None:
     """Render the platform offline (mock engine, no credentials) and apply the policy pack."""
-    from infra.render.command import run_command
-
-    code = run_command(stack, out, project_dir, typer.echo)
+    code = render_platform(stack, out, project_dir, typer.echo)
     if code:
         raise typer.Exit(code)
 
 
 def main() -> None:
+    # Typer coerces every option through pydantic, ~0.1 s to import: a fresh render is held
+    # to 1.5 s (issue 18), so plainly given render options are read without it.
+    options = plain_options(sys.argv[1:])
+    if options is not None:
+        sys.exit(render_platform(*options, typer.echo))
     cli()

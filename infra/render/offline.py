@@ -17,6 +17,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from infra import lean_sdk
 from infra.config_model import StackConfig
 from infra.render.mock_answers import Mocks
 from infra.render.recording import RecordedInvoke, RecordedResource, Recording, reveal, secret
@@ -116,7 +117,9 @@ def run_offline(config: StackConfig, *, project: str = "taskstream") -> Recordin
 
     # The SDK keeps its futures on the thread's loop; run there, as pulumi's own test helper does.
     try:
-        _sync_await(run_pulumi_func(program))
+        # A name from an SDK module the lean loader leaves out fails the render, not only slows it.
+        with lean_sdk.strict():
+            _sync_await(run_pulumi_func(program))
     except BaseException:
         _cancel_leftovers()
         raise
