@@ -14,25 +14,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, insert, select
 
 from app import logs, tracing
-from app.events.cloudevent import CloudEvent, EnvelopeError, parse_envelope
+from app.events.cloudevent import CloudEvent
 from app.models.events import DeadLetter, InboxEntry
 from workers.runtime import (
-    _EVENTS,
     CONSUMED,
     DROPPED,
     Ack,
     Consumer,
     Event,
     PermanentError,
+    Rejected,
     Route,
+    Screened,
     TransientError,
     _log_context_of,
     _printable,
+    screen,
 )
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,15 @@ Forward = Callable[[Sequence[Refusal]], bool]
 @dataclass(frozen=True)
 class _Ready:
     entry: Entry
-    envelope: CloudEvent
-    event: Event
+    screened: Screened
+
+    @property
+    def envelope(self) -> CloudEvent:
+        return self.screened.envelope
+
+    @property
+    def event(self) -> Event:
+        return self.screened.event
 
 
 class _Retry(Exception):
@@ -71,18 +79,11 @@ class _Retry(Exception):
 
 
 def _screen(route: Route | None, topic: str, entry: Entry) -> _Ready | Refusal:
-    """What the single-event path checks before applying: a route, an envelope, a payload."""
-    if route is None:
-        return Refusal(entry, None, f"unsubscribed: no route for topic {topic}")
-    try:
-        envelope = parse_envelope(entry.body)
-    except EnvelopeError as exc:
-        return Refusal(entry, None, f"envelope: {exc}")
-    try:
-        event = _EVENTS.validate_python(envelope.data)
-    except ValidationError as exc:
-        return Refusal(entry, envelope.id, f"payload: {exc}")
-    return _Ready(entry, envelope, event)
+    """The single delivery's checks (`workers.runtime.screen`), answered per entry."""
+    screened = screen(route, topic, entry.body)
+    if isinstance(screened, Rejected):
+        return Refusal(entry, screened.event_id, screened.reason)
+    return _Ready(entry, screened)
 
 
 def apply_batch(
@@ -183,24 +184,45 @@ def _apply_all(
 
     False when one did not; the caller then rolls back and goes entry by entry."""
     seen = _already_seen(session, consumer, ready)
-    try:
-        for item in ready:
-            answers[item.entry.entry_id] = "SUCCESS"
-            if item.envelope.id in seen:
-                continue  # a redelivery, or the same event twice in the batch
+    fresh: list[_Ready] = []
+    for item in ready:
+        answers[item.entry.entry_id] = "SUCCESS"
+        if item.envelope.id not in seen:  # else a redelivery, or the same event twice here
             seen.add(item.envelope.id)
-            session.add(InboxEntry(consumer=consumer.name, event_id=item.envelope.id, topic=topic))
-            with tracing.consume_span(topic, item.envelope):
-                route.handler(session, item.event, item.envelope)
-                if tracing.enabled():
-                    # Traced, each event's statements run inside its own consume span;
-                    # untraced, one flush sends the whole batch's rows together.
-                    session.flush()
+            fresh.append(item)
+    try:
+        if route.batch_handler is not None and not tracing.enabled():
+            if fresh:
+                # Rows, not table models: building a model per event cost more than the
+                # database's work for the whole batch.
+                rows = [
+                    {"consumer": consumer.name, "event_id": item.envelope.id, "topic": topic}
+                    for item in fresh
+                ]
+                session.execute(insert(InboxEntry), rows)
+            route.batch_handler(session, [(item.event, item.envelope) for item in fresh])
+        else:
+            # Traced, each event's statements run inside its own consume span, which a
+            # handler for the whole batch would merge: such batches go event by event.
+            for item in fresh:
+                _apply_one(session, consumer, route, topic, item)
         session.flush()
     except Exception as exc:  # whose failure it was, the careful path finds out
         log.info("%s: a batch on %s goes entry by entry: %s", consumer.name, topic, exc)
         return False
     return True
+
+
+def _apply_one(
+    session: Session, consumer: Consumer, route: Route, topic: str, item: _Ready
+) -> None:
+    session.add(InboxEntry(consumer=consumer.name, event_id=item.envelope.id, topic=topic))
+    with tracing.consume_span(topic, item.envelope):
+        route.handler(session, item.event, item.envelope)
+        if tracing.enabled():
+            # Traced, each event's statements run inside its own consume span;
+            # untraced, one flush sends the whole batch's rows together.
+            session.flush()
 
 
 def _apply_each(

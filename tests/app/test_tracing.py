@@ -290,14 +290,50 @@ def test_each_event_of_a_bulk_delivery_continues_its_own_trace(
         assert any(text.startswith("INSERT INTO notification") for text in inserts), inserts
 
 
+def test_traced_the_notifier_applies_a_batch_event_by_event_each_in_its_span(
+    spans: InMemorySpanExporter, traced_engine: Engine
+) -> None:
+    # Untraced, the notifier schedules a whole batch's reminders in one statement; traced,
+    # each event's own rows must still be written inside its consume span.
+    due = datetime.now(UTC) + timedelta(days=1)
+    entries = [
+        Entry(
+            entry_id=str(index),
+            body=CloudEvent(
+                id=str(uuid.uuid4()),
+                type="task.created",
+                data=_task_event("task.created", due_at=due, reminders=["PT1H"]),
+                traceparent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01",
+            ).model_dump(mode="json"),
+        )
+        for index in range(2)
+    ]
+    consumer = notifier.build_consumer(traced_engine)
+    answers = apply_batch(consumer, "task-events", entries, forward=lambda _refused: True)
+    assert set(answers.values()) == {"SUCCESS"}
+    finished = spans.get_finished_spans()
+    consumed = [s for s in finished if s.name == "consume task-events"]
+    assert len(consumed) == 2
+    for consume in consumed:
+        inserts = [_statement(s) for s in finished if _parent_id(s) == _span_id(consume)]
+        assert any(text.startswith("INSERT INTO scheduledreminder") for text in inserts), inserts
+
+
 def _deleted_task_event() -> dict[str, Any]:
+    return _task_event("task.deleted")
+
+
+def _task_event(
+    kind: Any, due_at: datetime | None = None, reminders: list[str] | None = None
+) -> dict[str, Any]:
     task_id, now = uuid.uuid4(), datetime.now(UTC)
     snapshot = TaskSnapshot(
-        id=task_id, title="t", status="todo", priority="low", tags=[], due_at=None,
-        reminders=[], series_id=None, occurrence_at=None, completed_at=None, version=1,
+        id=task_id, title="t", status="todo", priority="low", tags=[], due_at=due_at,
+        reminders=reminders or [], series_id=None, occurrence_at=None, completed_at=None,
+        version=1,
     )  # fmt: skip
     event = TaskEvent(
-        event_type="task.deleted", task_id=task_id, owner_id=uuid.uuid4(), occurred_at=now,
+        event_type=kind, task_id=task_id, owner_id=uuid.uuid4(), occurred_at=now,
         task=snapshot,
     )  # fmt: skip
     return event.model_dump(mode="json")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from app.contract import NOTIFIER, TASK_EVENTS, Subscription
-from app.events.cloudevent import CloudEvent
-from app.models.events import DeadLetter, InboxEntry, OutboxEvent
+from app.db import utcnow
+from app.events.cloudevent import CloudEvent, envelope_of
+from app.models.events import DeadLetter, InboxEntry, OutboxEvent, ScheduledReminder
 from app.models.notification import Notification
 from app.settings import Settings
 from tests.support.factories import make_task, make_user
@@ -235,3 +237,132 @@ def test_each_applied_event_of_a_batch_gets_its_own_log_line_naming_it(engine: E
     assert applied[0]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
     assert all(line["request_id"] == "the-batch-request" for line in applied)
     assert request.event_id is None, "the batch's own request line would name one event"
+
+
+def _batch_consumer(
+    engine: Engine, refuse: str | None = None
+) -> tuple[Consumer, list[list[str]], list[str]]:
+    """A consumer with a handler for whole batches; the event `refuse` names fails both
+    ways, as a poison event would: the batch handler raises, the single one refuses it."""
+    batches: list[list[str]] = []
+    singles: list[str] = []
+
+    def effect(session: Session, event: Event, envelope: CloudEvent) -> None:
+        session.add(
+            Notification(
+                owner_id=event.owner_id, kind="test", title="effect", source_event_id=envelope.id
+            )
+        )
+
+    def handler(session: Session, event: Event, envelope: CloudEvent) -> None:
+        singles.append(envelope.id)
+        if envelope.id == refuse:
+            raise PermanentError("refused")
+        effect(session, event, envelope)
+
+    def batch_handler(session: Session, events: Sequence[tuple[Event, CloudEvent]]) -> None:
+        batches.append([envelope.id for _, envelope in events])
+        for event, envelope in events:
+            if envelope.id == refuse:
+                raise ValueError("a poison event in the batch")
+            effect(session, event, envelope)
+
+    route = Route(SUB, handler, batch_handler)
+    return Consumer("test-consumer", engine, [route]), batches, singles
+
+
+def test_a_batch_handler_gets_each_new_event_once_and_a_redelivery_none(engine: Engine) -> None:
+    consumer, batches, singles = _batch_consumer(engine)
+    envelopes = _envelopes(engine, 4)
+    forward = Forwarded()
+    apply_batch(consumer, TASK_EVENTS.name, _entries(envelopes[:2]), forward)
+    # Two already applied, one twice in the batch, one poison payload, two new.
+    bodies = [*envelopes, envelopes[3], {"id": "poison", "type": "task.created", "data": {}}]
+    answers = apply_batch(consumer, TASK_EVENTS.name, _entries(bodies), forward)
+    assert set(answers.values()) == {"SUCCESS"}
+    ids = [e["id"] for e in envelopes]
+    assert batches == [ids[:2], ids[2:]], "the batch handler saw an event already applied"
+    assert singles == [], "a batch that applied whole went event by event"
+    assert _effects(engine) == sorted(ids)
+    assert _inbox(engine) == sorted(ids)
+    assert [r.event_id for r in forward.refusals] == ["poison"]
+
+
+def test_when_the_batch_handler_fails_the_batch_goes_event_by_event_and_refuses_one(
+    engine: Engine,
+) -> None:
+    envelopes = _envelopes(engine, 3)
+    poison = envelopes[1]["id"]
+    consumer, batches, singles = _batch_consumer(engine, refuse=poison)
+    forward = Forwarded()
+    answers = apply_batch(consumer, TASK_EVENTS.name, _entries(envelopes), forward)
+    assert answers == {"0": "SUCCESS", "1": "SUCCESS", "2": "SUCCESS"}
+    assert len(batches) == 1
+    assert singles == [e["id"] for e in envelopes], "the failed batch did not go event by event"
+    good = sorted(e["id"] for e in envelopes if e["id"] != poison)
+    assert _effects(engine) == good, "the failed batch's rows were kept, or the rest lost"
+    assert _inbox(engine) == good
+    assert [r.event_id for r in forward.refusals] == [poison]
+
+
+def test_the_notifier_applies_a_batch_of_task_events_in_a_few_statements(
+    engine: Engine,
+) -> None:
+    import sqlalchemy as sa
+
+    owner = make_user(engine)
+    for i in range(30):
+        make_task(engine, owner, f"t{i}", due_at=utcnow() + timedelta(days=1), reminders=["PT1H"])
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxEvent).where(OutboxEvent.topic == TASK_EVENTS.name))
+        bodies = [envelope_of(row).model_dump(mode="json") for row in rows]
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]).split()[0])
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        answers = apply_batch(
+            notifier.build_consumer(engine), TASK_EVENTS.name, _entries(bodies), Forwarded()
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert set(answers.values()) == {"SUCCESS"}
+    with Session(engine) as session:
+        assert len(session.exec(select(ScheduledReminder)).all()) == 30
+    # The inbox check, the reminders of every task, the inbox rows, the new reminders:
+    # a handful per batch, where one event at a time took three each.
+    assert len([s for s in statements if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]) <= 4, (
+        statements
+    )
+
+
+def test_a_batch_refuses_the_same_bodies_for_the_same_reasons_as_single_deliveries(
+    engine: Engine,
+) -> None:
+    consumer, _ = _consumer(engine)
+    poison = [
+        {"id": "bad-payload", "type": "task.created", "data": {"task": "??"}},
+        {"type": "no id"},
+        "not even json",
+    ]
+    forward = Forwarded()
+    apply_batch(consumer, TASK_EVENTS.name, _entries(poison), forward)
+    apply_batch(consumer, "a-topic-nobody-subscribed", _entries(poison[:1]), forward)
+    with Session(engine) as session:
+        batched = [(d.event_id, d.reason) for d in session.exec(select(DeadLetter))]
+        session.exec(delete(DeadLetter))
+        session.commit()
+    for body in poison:
+        assert consumer.dispatch(TASK_EVENTS.name, body) == "DROP"
+    assert consumer.dispatch("a-topic-nobody-subscribed", poison[0]) == "DROP"
+    with Session(engine) as session:
+        single = [(d.event_id, d.reason) for d in session.exec(select(DeadLetter))]
+    assert batched == single
+    assert [reason.split(":")[0] for _, reason in single] == [
+        "payload",
+        "envelope",
+        "envelope",
+        "unsubscribed",
+    ]

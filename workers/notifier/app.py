@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -15,8 +16,8 @@ from app.events.models import ReminderDue, TaskEvent
 from app.settings import Settings
 from workers.http import BackgroundLoop, create_worker_app
 from workers.notifier.claims import claim_due_reminders, wait_for_next_due
-from workers.notifier.delivery import deliver_reminder
-from workers.notifier.schedule import sync_reminders
+from workers.notifier.delivery import deliver_reminder, deliver_reminders
+from workers.notifier.schedule import sync_reminders, sync_reminders_batch
 from workers.notifier.webhook_sender import WebhookSender
 from workers.runtime import Consumer, Event, Route
 
@@ -26,9 +27,19 @@ def _on_task_event(session: Session, event: Event, envelope: CloudEvent) -> None
         sync_reminders(session, event, envelope)
 
 
+def _on_task_events(session: Session, events: Sequence[tuple[Event, CloudEvent]]) -> None:
+    sync_reminders_batch(session, [event for event, _ in events if isinstance(event, TaskEvent)])
+
+
 def _on_reminder(session: Session, event: Event, envelope: CloudEvent) -> None:
     if isinstance(event, ReminderDue):
         deliver_reminder(session, event, envelope)
+
+
+def _on_reminders(session: Session, events: Sequence[tuple[Event, CloudEvent]]) -> None:
+    deliver_reminders(
+        session, [(event, envelope) for event, envelope in events if isinstance(event, ReminderDue)]
+    )
 
 
 def build_consumer(engine: Engine) -> Consumer:
@@ -37,8 +48,8 @@ def build_consumer(engine: Engine) -> Consumer:
         NOTIFIER.app_id,
         engine,
         [
-            Route(routes[TASK_EVENTS.name], _on_task_event),
-            Route(routes[REMINDERS.name], _on_reminder),
+            Route(routes[TASK_EVENTS.name], _on_task_event, _on_task_events),
+            Route(routes[REMINDERS.name], _on_reminder, _on_reminders),
         ],
     )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.events.cloudevent import CloudEvent
 from app.events.models import ReminderDue
@@ -17,7 +18,20 @@ SIGNATURE_HEADER = "X-Taskstream-Signature"
 
 
 def deliver_reminder(session: Session, event: ReminderDue, envelope: CloudEvent) -> None:
-    user = session.get(User, event.owner_id)
+    _deliver(session, event, envelope, session.get(User, event.owner_id))
+
+
+def deliver_reminders(session: Session, due: Sequence[tuple[ReminderDue, CloudEvent]]) -> None:
+    """`deliver_reminder` for each, with one query for all their owners."""
+    if not due:
+        return
+    owner_ids = {event.owner_id for event, _ in due}
+    owners = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(owner_ids)))}
+    for event, envelope in due:
+        _deliver(session, event, envelope, owners.get(event.owner_id))
+
+
+def _deliver(session: Session, event: ReminderDue, envelope: CloudEvent, user: User | None) -> None:
     if user is None:
         return  # the account is gone; nothing to notify
     session.add(
