@@ -24,6 +24,10 @@ quota check adds those itself (app.services.quota_checks).
 A transaction that inserts many tasks for one owner updates that owner's row once per task
 at commit, each update a new row version its own transaction cannot prune: bulk loads
 commit in batches (bench/seed.py). TRUNCATE fires no row trigger; nothing truncates task.
+A transaction that adds tasks for several owners (the recurrer's window pass) locks their
+rows at commit in the order it inserted; two such passes sharing owners in opposite orders
+can deadlock, and PostgreSQL then aborts one, which the recurrer's loop runs again. A
+transaction for one owner (every API request) waits on no one while holding its row.
 
 On SQLite (one writer at a time anyway) plain AFTER triggers do the same, at once.
 
