@@ -83,7 +83,7 @@ def _seed_postgres(engine: Engine, owner: uuid.UUID, count: int, batch: int = 10
                CASE WHEN i % 4 = 0 THEN NULL
                     ELSE now() + ((i % 2500) - 500) * interval '1 hour' END,
                '[]', now() - i * interval '1 minute', now() - i * interval '1 minute', 1
-        FROM generate_series(:first, :last) AS i
+        FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i
     """)  # noqa: S608  (the word list is a constant of this module)
     # One transaction per batch: the task counter's trigger updates the owner's row once per
     # task at commit, and a transaction cannot prune its own row versions, so one transaction
