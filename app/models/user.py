@@ -24,6 +24,10 @@ class User(SQLModel, table=True):
     # Sealed with the settings' webhook key (app.sealing), never stored in the clear.
     webhook_secret_sealed: str | None = Field(default=None, max_length=512)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # How many tasks the user has, kept by the database's triggers (migration 0007) on every
+    # insert and delete of a task, whoever makes it; never written by the application. The
+    # quota check reads it with the user the request already loaded (app.services.quota_checks).
+    task_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class UserCreate(SQLModel):

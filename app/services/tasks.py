@@ -15,7 +15,7 @@ from app.models.enums import TaskStatus
 from app.models.task import Task, TaskCreate, TaskPublic, TaskUpdate
 from app.quotas import Quotas
 from app.services import tags as tag_service
-from app.services.quota_checks import check_tasks
+from app.services.quota_checks import check_tasks, read_owner, tasks_added
 from app.services.tags import set_task_tags, tags_by_task
 
 
@@ -144,6 +144,7 @@ def create_task(
     session.flush()
     set_task_tags(session, owner_id, task.id, data.tags, new=True, quotas=quotas)
     _emit(session, task, "task.created", tags=sorted(data.tags))
+    tasks_added(session, owner_id)
     return task
 
 
@@ -196,9 +197,11 @@ def set_done(session: Session, *, task: Task, done: bool) -> Task:
 
 
 def delete_task(session: Session, *, task: Task) -> None:
+    read_owner(session, task.owner_id)  # the request's user: no round trip from the API
     _emit(session, task, "task.deleted")
     session.delete(task)
     session.flush()
+    tasks_added(session, task.owner_id, -1)
 
 
 def delete_tag(session: Session, *, owner_id: uuid.UUID, name: str) -> None:

@@ -102,3 +102,80 @@ def test_the_migrate_job_of_an_older_image_leaves_a_newer_schema_alone(
 
 def test_the_current_image_upgrades_and_reports_nothing_ahead(engine: Engine) -> None:
     assert run_migrations(engine) == ()
+
+
+# ------------------------------------------------------------------ the task counter (0007)
+
+
+def _old_rows(engine: Engine, tasks: int) -> uuid.UUID:
+    """A user with `tasks` tasks, written as a release before 0007 writes them."""
+    owner = uuid.uuid4()
+    users = sa.table(
+        "user",
+        sa.column("id", sa.Uuid()),
+        sa.column("email", sa.String()),
+        sa.column("password_hash", sa.String()),
+        sa.column("created_at", sa.DateTime()),
+    )
+    task = sa.table(
+        "task",
+        *(sa.column(name, sa.String()) for name in ("title", "description", "status")),
+        *(sa.column(name, sa.Integer()) for name in ("priority_rank", "version")),
+        *(sa.column(name, sa.Uuid()) for name in ("id", "owner_id")),
+        sa.column("reminders", sa.JSON()),
+        *(sa.column(name, sa.DateTime()) for name in ("created_at", "updated_at")),
+    )
+    at = datetime(2026, 1, 1)
+    with engine.begin() as connection:
+        connection.execute(
+            users.insert().values(
+                id=owner, email=f"{owner.hex}@example.com", password_hash="x", created_at=at
+            )
+        )
+        for n in range(tasks):
+            connection.execute(
+                task.insert().values(
+                    id=uuid.uuid4(),
+                    owner_id=owner,
+                    title=f"t{n}",
+                    description="",
+                    status="todo",
+                    priority_rank=2,
+                    version=1,
+                    reminders=[],
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+    return owner
+
+
+def _task_count(engine: Engine, owner: uuid.UUID) -> int:
+    users = sa.table("user", sa.column("id", sa.Uuid()), sa.column("task_count", sa.Integer()))
+    with engine.connect() as connection:
+        counted: int = connection.execute(
+            sa.select(users.c.task_count).where(users.c.id == owner)
+        ).scalar_one()
+    return counted
+
+
+def test_the_upgrade_counts_the_tasks_already_there_and_triggers_count_the_rest(
+    engine: Engine,
+) -> None:
+    _migrate(engine, "0006", key=None, down=True)
+    owner = _old_rows(engine, 3)
+    _migrate(engine, "head", key=None)
+    assert _task_count(engine, owner) == 3, "the backfill missed tasks made before 0007"
+    # An older release keeps inserting while a rollout runs: the triggers count its rows too.
+    other = _old_rows(engine, 2)
+    assert _task_count(engine, other) == 2, "a task inserted after the upgrade went uncounted"
+
+
+def test_the_counter_downgrades_and_upgrades_again(engine: Engine) -> None:
+    _migrate(engine, "0006", key=None, down=True)
+    with engine.connect() as connection:
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("user")}
+    assert "task_count" not in columns, "the downgrade left the column"
+    owner = _old_rows(engine, 1)  # no trigger is left to touch a missing column
+    _migrate(engine, "head", key=None)
+    assert _task_count(engine, owner) == 1

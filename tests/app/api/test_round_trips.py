@@ -7,6 +7,7 @@ ends it with a ROLLBACK, two round trips a read does not need.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -83,6 +84,30 @@ def test_a_create_answers_with_the_tags_it_wrote_without_reading_them_back(
     assert all(transactional for transactional, _ in recorder.statements)
     assert not any("FROM tasktag" in text for text in recorder.texts())
     assert client.get(f"/api/v1/tasks/{task['id']}").json() == task
+
+
+def test_a_create_with_known_tags_costs_seven_statements_and_counts_no_tasks(
+    api: tuple[TestClient, Recorder],
+) -> None:
+    client, recorder = api
+    _create(client)
+    recorder.clear()
+    _create(client)  # its tags exist now, as in the benchmark's creates
+    texts = recorder.texts()
+    # The task quota reads user.task_count (migration 0007) from the user the auth dependency
+    # loaded: no count of the owner's tasks, whose cost grew with how many they have.
+    counts = [t for t in texts if re.search(r"count\(.*\bFROM task\b(?!tag)", t, re.IGNORECASE)]
+    assert counts == [], f"the create counted the owner's tasks: {counts}"
+    kinds = [" ".join(t.split()[:3]) for t in texts]
+    assert kinds == [
+        'SELECT "user".id, "user".email,',
+        "INSERT INTO task",
+        "SELECT tag.id, tag.owner_id,",
+        "INSERT INTO tasktag",
+        "INSERT INTO outboxevent",
+        "NOTIFY taskstream_outbox",
+        "COMMIT",
+    ], "\n".join(texts)
 
 
 def test_an_update_answers_from_its_own_transaction(api: tuple[TestClient, Recorder]) -> None:
